@@ -445,7 +445,7 @@ BEGIN
           FROM cols WHERE key_position IS NOT NULL GROUP BY table_id
     )
     SELECT string_agg(format(
-        $b$SELECT l.seq, m.migration_id, %L::text AS table_name,
+        $b$SELECT l.seq, m.migration_id::text AS migration_id, %L::text AS table_name,
        CASE s.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' ELSE 'TRUNCATE' END AS op,
        CASE WHEN s.op = 'I' THEN %s ELSE %s END AS pk,
        CASE WHEN s.op <> 'I' THEN %s END AS old_row,
