@@ -342,6 +342,11 @@ BEGIN
     END IF;
 
     FOR v_trigger IN SELECT * FROM etl_rollback._prepare_capture(v_rel) LOOP
+        -- a trigger already calling the (just regenerated) capture function is kept as it is: dropping
+        -- it would need ownership of the table, where creating it needs only the TRIGGER privilege
+        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger
+                               WHERE tgrelid = v_trigger.rel AND tgname = 'etl_rollback_capture_' || lower(v_trigger.event)
+                                 AND tgfoid = to_regprocedure(v_trigger.function_name || '()') AND tgenabled = 'O');
         IF EXISTS (SELECT FROM pg_catalog.pg_trigger
                     WHERE tgrelid = v_trigger.rel AND tgname = 'etl_rollback_capture_' || lower(v_trigger.event)) THEN
             EXECUTE format('DROP TRIGGER %I ON %s', 'etl_rollback_capture_' || lower(v_trigger.event), v_trigger.rel);
