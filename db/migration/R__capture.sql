@@ -134,6 +134,8 @@ BEGIN
       FROM etl_rollback.tracked_column
      WHERE table_id = p_table_id AND NOT dropped;
 
+    -- Table columns are always qualified (n., o.), so the one unqualified name, v_stmt, is the
+    -- variable even when the table has a column of that name (#variable_conflict below).
     v_insert := CASE p_event
         WHEN 'I' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT nextval(''etl_rollback.change_seq''), v_stmt, %s FROM new_rows n',
                              v_log, v_new, v_src_new)
@@ -153,6 +155,7 @@ BEGIN
     RETURN format($f$CREATE OR REPLACE FUNCTION etl_rollback.%I() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $body$
+#variable_conflict use_variable
 DECLARE
     v_stmt bigint;
     v_rows bigint;
