@@ -107,7 +107,9 @@ public final class TableSql {
                 .<Field<?>>map(c -> field("cast({0} as {1})", column(targetAlias, c), keyword(c.type())))
                 .toList();
         List<Field<?>> image = columns().stream().<Field<?>>map(c -> image(imageAlias, prefix, c)).toList();
-        return condition("row{0} operator(pg_catalog.*=) row{1}", row(current), row(image));
+        // cast to record: between two row constructors PostgreSQL would apply the operator column by column
+        return condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)", row(current),
+                row(image));
     }
 
     /**
