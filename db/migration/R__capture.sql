@@ -134,6 +134,8 @@ BEGIN
       FROM etl_rollback.tracked_column
      WHERE table_id = p_table_id AND NOT dropped;
 
+    -- Table columns are always qualified (n., o.), so the one unqualified name, v_stmt, is the
+    -- variable even when the table has a column of that name (#variable_conflict below).
     v_insert := CASE p_event
         WHEN 'I' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT nextval(''etl_rollback.change_seq''), v_stmt, %s FROM new_rows n',
                              v_log, v_new, v_src_new)
@@ -153,6 +155,7 @@ BEGIN
     RETURN format($f$CREATE OR REPLACE FUNCTION etl_rollback.%I() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $body$
+#variable_conflict use_variable
 DECLARE
     v_stmt bigint;
     v_rows bigint;
@@ -342,6 +345,11 @@ BEGIN
     END IF;
 
     FOR v_trigger IN SELECT * FROM etl_rollback._prepare_capture(v_rel) LOOP
+        -- a trigger already calling the (just regenerated) capture function is kept as it is: dropping
+        -- it would need ownership of the table, where creating it needs only the TRIGGER privilege
+        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_trigger
+                               WHERE tgrelid = v_trigger.rel AND tgname = 'etl_rollback_capture_' || lower(v_trigger.event)
+                                 AND tgfoid = to_regprocedure(v_trigger.function_name || '()') AND tgenabled = 'O');
         IF EXISTS (SELECT FROM pg_catalog.pg_trigger
                     WHERE tgrelid = v_trigger.rel AND tgname = 'etl_rollback_capture_' || lower(v_trigger.event)) THEN
             EXECUTE format('DROP TRIGGER %I ON %s', 'etl_rollback_capture_' || lower(v_trigger.event), v_trigger.rel);
