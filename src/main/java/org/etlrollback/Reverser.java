@@ -1,0 +1,303 @@
+package org.etlrollback;
+
+import static org.etlrollback.internal.schema.Tables.MIGRATION;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.val;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.etlrollback.internal.changelog.ChangeLog;
+import org.etlrollback.internal.changelog.LoggedMigration;
+import org.etlrollback.internal.changelog.LoggedTable;
+import org.etlrollback.internal.execute.ApplicationTriggers;
+import org.etlrollback.internal.execute.Executor;
+import org.etlrollback.internal.plan.Planner;
+import org.etlrollback.internal.plan.RollbackPlan;
+import org.etlrollback.internal.plan.ScriptWriter;
+import org.etlrollback.internal.verify.Verifier;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.exception.DataAccessException;
+import org.jooq.impl.DSL;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rolls back one migration: every row it changed returns to the state it had just before the migration first
+ * changed it; every other row stays as it is. One transaction: it happens whole or not at all.
+ *
+ * <pre>{@code
+ * RollbackResult result = Reverser.using(dataSource).rollback("load_2026_11");
+ * }</pre>
+ */
+public final class Reverser {
+    private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
+    /** First key of the advisory locks that keep two rollbacks of one migration apart. */
+    private static final int ADVISORY_LOCK_CLASS = 0x45524c42;
+
+    private final DataSource dataSource;
+
+    private Reverser(DataSource dataSource) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+    }
+
+    public static Reverser using(DataSource dataSource) {
+        return new Reverser(dataSource);
+    }
+
+    /** Rolls back the migration with the default options: abort on conflicts, no verification. */
+    public RollbackResult rollback(String migrationId) {
+        return rollback(migrationId, RollbackOptions.defaults());
+    }
+
+    public RollbackResult rollback(String migrationId, RollbackOptions options) {
+        Objects.requireNonNull(migrationId, "migrationId");
+        Objects.requireNonNull(options, "options");
+        long started = System.nanoTime();
+        try (Connection connection = dataSource.getConnection()) {
+            connection.setAutoCommit(false);
+            DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
+            try {
+                RollbackResult result = new Run(dsl, connection, options, started).top(migrationId);
+                if (options.dryRun() || result.outcome() == RollbackResult.Outcome.ALREADY_ROLLED_BACK) {
+                    connection.rollback();
+                } else {
+                    connection.commit();
+                }
+                LOG.info("Rollback of {}: {}, {} row(s) restored in {} ms", migrationId, result.outcome(),
+                        result.rowsRestored(), result.duration().toMillis());
+                return result;
+            } catch (RuntimeException e) {
+                connection.rollback();
+                throw translate(e, migrationId);
+            }
+        } catch (SQLException e) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " failed: "
+                    + e.getMessage() + ". Nothing was changed.", e);
+        }
+    }
+
+    private static RuntimeException translate(RuntimeException e, String migrationId) {
+        if (e instanceof EtlRollbackException) {
+            return e;
+        }
+        if (e instanceof DataAccessException dae) {
+            return new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " failed: "
+                    + rootMessage(dae) + ". Nothing was changed.", dae);
+        }
+        return e;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
+    }
+
+    /** One rollback transaction, with the migrations it cascades to. */
+    private static final class Run {
+        private final DSLContext dsl;
+        private final Connection connection;
+        private final RollbackOptions options;
+        private final long started;
+        private final ChangeLog changeLog;
+        private final Set<Integer> inProgress = new LinkedHashSet<>();
+        private final List<String> cascaded = new ArrayList<>();
+
+        Run(DSLContext dsl, Connection connection, RollbackOptions options, long started) {
+            this.dsl = dsl;
+            this.connection = connection;
+            this.options = options;
+            this.started = started;
+            this.changeLog = new ChangeLog(dsl);
+        }
+
+        RollbackResult top(String migrationId) {
+            dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
+            // text forms of values (in --sql scripts) that read back exactly anywhere
+            dsl.execute("set local extra_float_digits = 3");
+            dsl.execute("set local datestyle = 'ISO, YMD'");
+            dsl.execute("set local intervalstyle = 'postgres'");
+            dsl.execute("set local bytea_output = 'hex'");
+            dsl.execute("set constraints all deferred");
+            LoggedMigration migration = changeLog.migration(migrationId).orElseThrow(() -> new EtlRollbackException(
+                    ErrorCode.FAILED, "unknown migration id " + migrationId
+                            + ": no changes were logged under it (etl_rollback.migrations lists the known ones)"));
+            return rollback(migration, options.onConflict(), true);
+        }
+
+        private RollbackResult rollback(LoggedMigration found, ConflictPolicy policy, boolean top) {
+            boolean locked = dsl.select(field("pg_try_advisory_xact_lock({0}, {1})", Boolean.class,
+                    val(ADVISORY_LOCK_CLASS), val(found.mig()))).fetchSingle().value1();
+            if (!locked) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "another rollback of " + found.migrationId()
+                        + " is running; nothing was changed");
+            }
+            LoggedMigration migration = changeLog.lockMigration(found.mig());
+            if (migration.isRolledBack()) {
+                return result(migration, "", RollbackResult.Outcome.ALREADY_ROLLED_BACK, List.of(), null, false,
+                        false);
+            }
+            if (changeLog.isBeingWritten(migration.mig())) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "migration " + migration.migrationId()
+                        + " is still being written by an open transaction; roll it back after that transaction ends."
+                        + " Nothing was changed.");
+            }
+            long uptoSeq = migration.undoneAfterSeq().orElse(Long.MAX_VALUE);
+            long fromSeq = 0;
+            if (top && options.toCheckpoint().isPresent()) {
+                String checkpoint = options.toCheckpoint().get();
+                fromSeq = changeLog.checkpointSeq(migration.mig(), checkpoint).orElseThrow(() ->
+                        new EtlRollbackException(ErrorCode.FAILED, "migration " + migration.migrationId()
+                                + " has no checkpoint named " + checkpoint + "; it has "
+                                + changeLog.checkpointNames(migration.mig())));
+            }
+            List<LoggedTable> tables = changeLog.tablesChangedBy(migration.mig());
+            lock(tables);
+            Planner planner = new Planner(dsl);
+            RollbackPlan plan = planner.plan(migration, tables, fromSeq, uptoSeq);
+
+            if (plan.hasConflicts() && policy == ConflictPolicy.CASCADE && !options.dryRun()) {
+                inProgress.add(migration.mig());
+                List<LoggedMigration> dependents = dependents(plan);
+                for (LoggedMigration dependent : dependents) {
+                    rollback(dependent, ConflictPolicy.CASCADE, false);
+                    cascaded.add(dependent.migrationId());
+                }
+                if (!dependents.isEmpty()) {
+                    plan = planner.plan(migration, tables, fromSeq, uptoSeq);
+                }
+            }
+            boolean restoreConflicts = policy == ConflictPolicy.FORCE;
+            if (plan.hasConflicts() && (policy == ConflictPolicy.ABORT || policy == ConflictPolicy.CASCADE)) {
+                RollbackResult refused = result(migration, "",
+                        options.dryRun() ? RollbackResult.Outcome.DRY_RUN : RollbackResult.Outcome.REFUSED,
+                        plan.tables().stream().map(t -> t.outcome(false)).toList(), plan, false, false);
+                if (options.dryRun()) {
+                    return refused;
+                }
+                throw new ConflictException(refused);
+            }
+
+            boolean partial = fromSeq > 0 || (plan.hasConflicts() && policy == ConflictPolicy.SKIP);
+            String status = partial ? "partially_rolled_back" : "rolled_back";
+            // changes after fromSeq are undone now; a skipped row leaves the window open for another attempt
+            long undoneAfter = plan.hasConflicts() && policy == ConflictPolicy.SKIP
+                    ? migration.undoneAfterSeq().orElse(Long.MAX_VALUE) : fromSeq;
+            String rollbackId = rollbackId(migration);
+            List<TableRollback> counts = plan.tables().stream().map(t -> t.outcome(restoreConflicts)).toList();
+            if (top && options.sqlFile().isPresent()) {
+                new ScriptWriter(dsl).write(options.sqlFile().get(), plan, restoreConflicts, rollbackId, status,
+                        undoneAfter);
+            }
+            if (options.dryRun()) {
+                return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, false, false);
+            }
+
+            LOG.info("Rolling back {} as {}: {} row(s) in {} table(s)", migration.migrationId(), rollbackId,
+                    plan.rows(restoreConflicts), plan.tables().size());
+            startRollbackMigration(rollbackId, migration);
+            ApplicationTriggers triggers = new ApplicationTriggers(dsl, plan);
+            triggers.disable();
+            boolean replayed = new Executor(dsl, connection).execute(plan, restoreConflicts, options.progress());
+            triggers.restore();
+            if (options.verify()) {
+                new Verifier(dsl).verify(plan, restoreConflicts);
+            }
+            finish(migration, status, undoneAfter);
+            return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
+                    : RollbackResult.Outcome.ROLLED_BACK, counts, plan, replayed, options.verify());
+        }
+
+        /** Locks the tables in a fixed order against writes; a lock not granted in time names the table. */
+        private void lock(List<LoggedTable> tables) {
+            List<LoggedTable> ordered = tables.stream().sorted(Comparator.comparing(LoggedTable::qualifiedName))
+                    .toList();
+            for (LoggedTable table : ordered) {
+                try {
+                    dsl.execute("lock table {0} in share row exclusive mode", name(table.schema(), table.name()));
+                } catch (DataAccessException e) {
+                    if ("55P03".equals(e.sqlState())) {
+                        throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
+                                + table.qualifiedName() + " within " + format(options.lockTimeout())
+                                + ": another session holds a lock on it. Nothing was changed.", e);
+                    }
+                    throw e;
+                }
+            }
+        }
+
+        /** The later migrations that changed the plan's conflicting rows, newest first. */
+        private List<LoggedMigration> dependents(RollbackPlan plan) {
+            Set<String> ids = new LinkedHashSet<>();
+            plan.conflicts().forEach(c -> ids.addAll(c.laterMigrations()));
+            List<LoggedMigration> dependents = new ArrayList<>();
+            for (String id : ids) {
+                changeLog.migration(id).filter(m -> !inProgress.contains(m.mig()) && !m.isRolledBack())
+                        .ifPresent(dependents::add);
+            }
+            dependents.sort(Comparator.comparingInt(LoggedMigration::mig).reversed());
+            return dependents;
+        }
+
+        /** {@code rollback:X}, or {@code rollback:X#2} and so on once X has been rolled back before. */
+        private String rollbackId(LoggedMigration migration) {
+            String base = "rollback:" + migration.migrationId();
+            String id = base;
+            for (int n = 2; changeLog.migration(id).isPresent(); n++) {
+                id = base + "#" + n;
+            }
+            return id;
+        }
+
+        private void startRollbackMigration(String rollbackId, LoggedMigration migration) {
+            dsl.insertInto(MIGRATION, MIGRATION.MIGRATION_ID, MIGRATION.NAME, MIGRATION.ROLLBACK_OF)
+                    .values(rollbackId, "rollback of " + migration.migrationId(), migration.mig())
+                    .execute();
+            dsl.select(field("set_config('etl_rollback.migration_id', {0}, true)", String.class, val(rollbackId)))
+                    .fetch();
+        }
+
+        private void finish(LoggedMigration migration, String status, long undoneAfter) {
+            dsl.update(MIGRATION)
+                    .set(MIGRATION.STATUS, status)
+                    .set(MIGRATION.UNDONE_AFTER_SEQ, undoneAfter == Long.MAX_VALUE ? null : undoneAfter)
+                    .set(MIGRATION.ROLLED_BACK_AT, OffsetDateTime.now())
+                    .where(MIGRATION.MIG.eq(migration.mig()))
+                    .execute();
+            // undoing a rollback puts the migration it undid back in force
+            if ("rolled_back".equals(status) && migration.rollbackOf().isPresent()) {
+                dsl.update(MIGRATION)
+                        .set(MIGRATION.STATUS, "active")
+                        .setNull(MIGRATION.UNDONE_AFTER_SEQ)
+                        .where(MIGRATION.MIG.eq(migration.rollbackOf().get()))
+                        .execute();
+            }
+        }
+
+        private RollbackResult result(LoggedMigration migration, String rollbackId, RollbackResult.Outcome outcome,
+                                      List<TableRollback> tables, RollbackPlan plan, boolean replayed,
+                                      boolean verified) {
+            return new RollbackResult(migration.migrationId(), rollbackId, outcome, tables,
+                    plan == null ? List.of() : plan.conflicts(), plan == null ? 0 : plan.conflictCount(),
+                    cascaded, replayed, verified, Duration.ofNanos(System.nanoTime() - started));
+        }
+
+        private static String format(Duration d) {
+            return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package org.etlrollback;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The outcome of a rollback, a dry run, or a refused rollback.
+ *
+ * @param migrationId   the migration rolled back
+ * @param rollbackId    the migration id its rollback was logged under, e.g. {@code rollback:X}; empty for a dry run
+ * @param outcome       what happened
+ * @param tables        per table, what was (or would be) done
+ * @param conflicts     the conflicting rows (all of them, or the first {@link #CONFLICTS_LISTED})
+ * @param conflictCount how many rows were in conflict
+ * @param cascaded      later migrations rolled back first under {@link ConflictPolicy#CASCADE}, newest first
+ * @param replayed      whether no set-based order existed and the inverse statements were replayed one by one
+ * @param verified      whether every touched row was checked against its before-image before commit
+ * @param duration      wall time
+ */
+public record RollbackResult(String migrationId, String rollbackId, Outcome outcome, List<TableRollback> tables,
+                             List<Conflict> conflicts, long conflictCount, List<String> cascaded, boolean replayed,
+                             boolean verified, Duration duration) {
+
+    /** At most this many conflicts are listed in a result; {@link #conflictCount()} counts them all. */
+    public static final int CONFLICTS_LISTED = 1000;
+
+    public enum Outcome {
+        /** Every change of the migration (or after the checkpoint) is undone. */
+        ROLLED_BACK,
+        /** Some rows were left because of conflicts ({@code skip}), or only changes after a checkpoint were undone. */
+        PARTIALLY_ROLLED_BACK,
+        /** The migration was already rolled back: nothing to do. */
+        ALREADY_ROLLED_BACK,
+        /** Nothing was changed: the plan only. */
+        DRY_RUN,
+        /** Refused because of conflicts: nothing was changed. */
+        REFUSED
+    }
+
+    public RollbackResult {
+        tables = List.copyOf(tables);
+        conflicts = List.copyOf(conflicts);
+        cascaded = List.copyOf(cascaded);
+    }
+
+    /** Rows written, over all tables. */
+    public long rowsRestored() {
+        return tables.stream().mapToLong(TableRollback::rowsRestored).sum();
+    }
+}

@@ -1,0 +1,133 @@
+package org.etlrollback.internal.changelog;
+
+import static org.etlrollback.internal.schema.Tables.CHECKPOINT;
+import static org.etlrollback.internal.schema.Tables.MIGRATION;
+import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.etlrollback.internal.schema.Tables.TRACKED_COLUMN;
+import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.selectDistinct;
+import static org.jooq.impl.DSL.table;
+import static org.jooq.impl.DSL.val;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.etlrollback.ErrorCode;
+import org.etlrollback.EtlRollbackException;
+import org.etlrollback.internal.schema.tables.records.MigrationRecord;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+
+/**
+ * Reads the change log's catalog: migrations, the tables they changed and how those tables are logged.
+ */
+public final class ChangeLog {
+    private final DSLContext dsl;
+
+    public ChangeLog(DSLContext dsl) {
+        this.dsl = dsl;
+    }
+
+    public Optional<LoggedMigration> migration(String migrationId) {
+        return dsl.selectFrom(MIGRATION).where(MIGRATION.MIGRATION_ID.eq(migrationId)).fetchOptional()
+                .map(ChangeLog::toMigration);
+    }
+
+    public Optional<LoggedMigration> migration(int mig) {
+        return dsl.selectFrom(MIGRATION).where(MIGRATION.MIG.eq(mig)).fetchOptional().map(ChangeLog::toMigration);
+    }
+
+    /** The migration, locked against a concurrent status change until the transaction ends. */
+    public LoggedMigration lockMigration(int mig) {
+        return toMigration(dsl.selectFrom(MIGRATION).where(MIGRATION.MIG.eq(mig)).forUpdate().fetchSingle());
+    }
+
+    public Optional<Long> checkpointSeq(int mig, String name) {
+        return dsl.select(CHECKPOINT.SEQ).from(CHECKPOINT)
+                .where(CHECKPOINT.MIG.eq(mig)).and(CHECKPOINT.NAME.eq(name))
+                .fetchOptional(CHECKPOINT.SEQ);
+    }
+
+    public List<String> checkpointNames(int mig) {
+        return dsl.select(CHECKPOINT.NAME).from(CHECKPOINT).where(CHECKPOINT.MIG.eq(mig))
+                .orderBy(CHECKPOINT.SEQ).fetch(CHECKPOINT.NAME);
+    }
+
+    /** Whether a transaction that wrote under the migration is still open. */
+    public boolean isBeingWritten(int mig) {
+        return dsl.fetchExists(
+                selectDistinct(STATEMENT.TXID).from(STATEMENT)
+                        .where(STATEMENT.MIG.eq(mig))
+                        .and(field("txid_status({0})", String.class, STATEMENT.TXID).eq("in progress")));
+    }
+
+    /**
+     * The tables a migration changed (in the given window of seq), as they are logged now. Refuses a table that
+     * was dropped, or whose columns changed since the log was written without being tracked again.
+     */
+    public List<LoggedTable> tablesChangedBy(int mig) {
+        List<Integer> tableIds = dsl.selectDistinct(STATEMENT.TABLE_ID).from(STATEMENT)
+                .where(STATEMENT.MIG.eq(mig)).orderBy(STATEMENT.TABLE_ID).fetch(STATEMENT.TABLE_ID);
+        List<LoggedTable> tables = new ArrayList<>();
+        for (int tableId : tableIds) {
+            tables.add(loggedTable(tableId));
+        }
+        return tables;
+    }
+
+    private LoggedTable loggedTable(int tableId) {
+        Record tracked = dsl.select(TRACKED_TABLE.TABLE_NAME, TRACKED_TABLE.RELID,
+                        field(name("n", "nspname"), String.class), field(name("c", "relname"), String.class))
+                .from(TRACKED_TABLE)
+                .leftJoin(table(name("pg_catalog", "pg_class")).as("c"))
+                .on(field(name("c", "oid")).cast(Long.class).eq(TRACKED_TABLE.RELID))
+                .leftJoin(table(name("pg_catalog", "pg_namespace")).as("n"))
+                .on(field(name("n", "oid")).eq(field(name("c", "relnamespace"))))
+                .where(TRACKED_TABLE.TABLE_ID.eq(tableId))
+                .fetchSingle();
+        String logged = tracked.get(TRACKED_TABLE.TABLE_NAME);
+        String schema = tracked.get(field(name("n", "nspname"), String.class));
+        if (schema == null) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "table " + logged
+                    + " has been dropped since its changes were logged; its rows cannot be restored");
+        }
+        long relid = tracked.get(TRACKED_TABLE.RELID);
+        List<LoggedColumn> columns = dsl.selectFrom(TRACKED_COLUMN)
+                .where(TRACKED_COLUMN.TABLE_ID.eq(tableId)).and(TRACKED_COLUMN.DROPPED.isFalse())
+                .orderBy(TRACKED_COLUMN.POSITION)
+                .fetch(r -> new LoggedColumn(r.getPosition(), r.getColumnName(), r.getTypeName(),
+                        Optional.ofNullable(r.getKeyPosition()), r.getGenerated(), r.getIdentityAlways()));
+        LoggedTable table = new LoggedTable(tableId, schema, tracked.get(field(name("c", "relname"), String.class)),
+                relid, columns);
+        checkShape(table, logged);
+        return table;
+    }
+
+    /** The table's columns must be those the log holds: same names (by attnum) and types. */
+    private void checkShape(LoggedTable table, String logged) {
+        Map<String, String> current = dsl.resultQuery(
+                        "select a.attname::text, etl_rollback._log_type(a.atttypid, a.atttypmod)"
+                                + " from pg_catalog.pg_attribute a"
+                                + " where a.attrelid = {0}::oid and a.attnum > 0 and not a.attisdropped"
+                                + " and a.attgenerated <> 'v'",
+                        val(table.relid()))
+                .fetchMap(r -> r.get(0, String.class), r -> r.get(1, String.class));
+        Map<String, String> inLog = table.columns().stream()
+                .collect(Collectors.toMap(LoggedColumn::name, LoggedColumn::type));
+        if (!current.equals(inLog)) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "table " + table.qualifiedName()
+                    + " (logged as " + logged + ") no longer has the columns its log was written with: log "
+                    + inLog + ", table " + current + ". Nothing was changed. Changes made since the table was "
+                    + "altered were not logged completely; track the table again to log its new columns.");
+        }
+    }
+
+    private static LoggedMigration toMigration(MigrationRecord r) {
+        return new LoggedMigration(r.getMig(), r.getMigrationId(), r.getStatus(),
+                Optional.ofNullable(r.getUndoneAfterSeq()), Optional.ofNullable(r.getRollbackOf()));
+    }
+}

@@ -1,0 +1,137 @@
+package org.etlrollback.internal.database;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+
+import org.etlrollback.ErrorCode;
+import org.etlrollback.EtlRollbackException;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+/**
+ * The database etl-rollback works on: where connections come from, how the server is named in
+ * messages (never with a password), and how database errors become {@link EtlRollbackException}s
+ * that say what happened, to what, and what to check.
+ */
+public final class Database {
+    private static final Pattern URL_PASSWORD = Pattern.compile("(?i)(password=)[^&;\\s]*");
+    private static final Pattern URL_USER_INFO = Pattern.compile("(//[^/@:\\s]*):[^/@\\s]*@");
+
+    private final DataSource dataSource;
+    private final String description;
+
+    /**
+     * @param dataSource  where connections come from
+     * @param description how to name the server in messages, e.g. a URL without password
+     */
+    public Database(DataSource dataSource, String description) {
+        this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        this.description = Objects.requireNonNull(description, "description");
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** The server and database as messages name them; never holds a password. */
+    public String description() {
+        return description;
+    }
+
+    /**
+     * Opens a connection, or fails with a message naming the server and what to check.
+     */
+    public Connection connect() {
+        try {
+            return dataSource.getConnection();
+        } catch (SQLException e) {
+            throw connectionFailure(e);
+        }
+    }
+
+    private EtlRollbackException connectionFailure(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String check;
+        if (state.equals("28P01") || state.equals("28000")) {
+            check = "Check the user and password (--user, --password or --password-file; ETL_ROLLBACK_USER and "
+                    + "ETL_ROLLBACK_PASSWORD; PGUSER and PGPASSWORD), and that pg_hba.conf lets that user in.";
+        } else if (state.equals("3D000")) {
+            check = "Check the database name at the end of the URL.";
+        } else {
+            check = "Check that the server is running and accepts TCP connections at that host and port, "
+                    + "and the URL (jdbc:postgresql://HOST:PORT/DATABASE).";
+        }
+        return new EtlRollbackException(ErrorCode.FAILED,
+                "cannot connect to " + description + ": " + redact(firstLine(e.getMessage())) + ". " + check, e);
+    }
+
+    /**
+     * The exception to throw when {@code action} failed with {@code cause}: the server's message and
+     * hint, then what state the database was left in.
+     *
+     * @param action  what was being done, e.g. "track public.customers"
+     * @param cause   a jOOQ, JDBC or other exception
+     * @param outcome what state the database was left in, e.g. "Nothing was tracked."
+     */
+    public EtlRollbackException failure(String action, Throwable cause, String outcome) {
+        PSQLException psql = psqlCause(cause);
+        String reason;
+        if (psql != null && psql.getServerErrorMessage() != null) {
+            ServerErrorMessage server = psql.getServerErrorMessage();
+            reason = server.getMessage();
+            if (server.getDetail() != null) {
+                reason += " (" + server.getDetail() + ")";
+            }
+            if (server.getHint() != null) {
+                reason += ". " + server.getHint();
+            }
+        } else if (psql != null && psql.getSQLState() != null && psql.getSQLState().startsWith("08")) {
+            return connectionFailure(psql);
+        } else {
+            reason = firstLine(cause.getMessage());
+        }
+        reason = redact(reason.strip());
+        if (!reason.endsWith(".")) {
+            reason += ".";
+        }
+        return new EtlRollbackException(ErrorCode.FAILED,
+                action + " failed in " + description + ": " + reason + " " + outcome, cause);
+    }
+
+    /**
+     * A JDBC URL, or any text holding one, with passwords taken out: {@code password=...}
+     * parameters and {@code user:password@} parts.
+     */
+    public static String redact(String text) {
+        if (text == null) {
+            return null;
+        }
+        String redacted = URL_PASSWORD.matcher(text).replaceAll("$1***");
+        return URL_USER_INFO.matcher(redacted).replaceAll("$1:***@");
+    }
+
+    private static PSQLException psqlCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof PSQLException psql) {
+                return psql;
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(String message) {
+        if (message == null || message.isBlank()) {
+            return "no reason given";
+        }
+        int newline = message.indexOf('\n');
+        return (newline < 0 ? message : message.substring(0, newline)).strip();
+    }
+
+    @Override
+    public String toString() {
+        return description;
+    }
+}

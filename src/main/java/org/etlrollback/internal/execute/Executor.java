@@ -1,0 +1,244 @@
+package org.etlrollback.internal.execute;
+
+import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.jooq.impl.DSL.exists;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.list;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.noCondition;
+import static org.jooq.impl.DSL.not;
+import static org.jooq.impl.DSL.select;
+import static org.jooq.impl.DSL.selectOne;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.etlrollback.ErrorCode;
+import org.etlrollback.EtlRollbackException;
+import org.etlrollback.RollbackProgress;
+import org.etlrollback.internal.changelog.LoggedColumn;
+import org.etlrollback.internal.plan.RollbackPlan;
+import org.etlrollback.internal.plan.TablePlan;
+import org.etlrollback.internal.plan.TableSql;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Query;
+import org.jooq.Record3;
+import org.jooq.exception.DataAccessException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries out a plan, set-based: per table one DELETE, one UPDATE and one INSERT joined with the plan.
+ *
+ * <p>Deletes run children first, updates and inserts parents first. If that order breaks a constraint (a child
+ * re-pointed at a row the migration inserted, a unique value moved between rows), the other order is tried,
+ * and where no set-based order exists the inverse of each logged statement is replayed, newest first, as the
+ * migration's own statements once passed every constraint in the opposite order.
+ */
+public final class Executor {
+    private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
+
+    private final DSLContext dsl;
+    private final Connection connection;
+
+    public Executor(DSLContext dsl, Connection connection) {
+        this.dsl = dsl;
+        this.connection = connection;
+    }
+
+    /** Whether the plan ran set-based ({@code false}) or had to be replayed statement by statement. */
+    public boolean execute(RollbackPlan plan, boolean restoreConflicts, RollbackProgress progress) {
+        long planned = plan.rows(restoreConflicts);
+        Condition states = restoreConflicts
+                ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
+                : field(name("p", "state")).eq(inline("ok"));
+        List<List<Step>> orders = List.of(deletesFirst(plan, states), insertsFirst(plan, states));
+        for (List<Step> order : orders) {
+            if (attempt(order, planned, progress)) {
+                return false;
+            }
+        }
+        LOG.info("Rollback of {}: no set-based order satisfies the constraints; replaying statement by statement",
+                plan.migration().migrationId());
+        replay(plan, restoreConflicts, planned, progress);
+        return true;
+    }
+
+    private record Step(String description, Query query) {
+    }
+
+    private List<Step> deletesFirst(RollbackPlan plan, Condition states) {
+        List<Step> steps = new ArrayList<>();
+        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+        plan.tables().forEach(t -> update(t, states, steps));
+        plan.tables().forEach(t -> steps.add(insert(t, states)));
+        return steps;
+    }
+
+    private List<Step> insertsFirst(RollbackPlan plan, Condition states) {
+        List<Step> steps = new ArrayList<>();
+        plan.tables().forEach(t -> steps.add(insert(t, states)));
+        plan.tables().forEach(t -> update(t, states, steps));
+        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+        return steps;
+    }
+
+    private boolean attempt(List<Step> steps, long planned, RollbackProgress progress) {
+        Savepoint savepoint = savepoint();
+        long done = 0;
+        try {
+            for (Step step : steps) {
+                done += step.query().execute();
+                progress.update(step.description(), done, planned);
+            }
+            release(savepoint);
+            return true;
+        } catch (DataAccessException e) {
+            if (!isConstraintViolation(e)) {
+                throw e;
+            }
+            LOG.debug("Order failed at a constraint, trying the next: {}", e.getMessage());
+            rollbackTo(savepoint);
+            return false;
+        }
+    }
+
+    private Step delete(TablePlan t, Condition states) {
+        TableSql sql = new TableSql(t.table(), t.planTable());
+        return new Step("delete " + t.table().qualifiedName(),
+                dsl.deleteFrom(sql.target("t")).using(sql.plan("p"))
+                        .where(states).and(field(name("p", "action")).eq(inline("D")))
+                        .and(sql.keyMatches("t", "p", "b")));
+    }
+
+    private void update(TablePlan t, Condition states, List<Step> steps) {
+        TableSql sql = new TableSql(t.table(), t.planTable());
+        List<LoggedColumn> set = sql.columns(c -> c.isWritable() && !c.isKey() && !c.identityAlways());
+        if (set.isEmpty()) {
+            return;
+        }
+        Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
+        set.forEach(c -> values.put(field(name(c.name())), TableSql.image("p", "b", c)));
+        steps.add(new Step("update " + t.table().qualifiedName(),
+                dsl.update(sql.target("t")).set(values).from(sql.plan("p"))
+                        .where(states).and(field(name("p", "action")).eq(inline("U")))
+                        .and(sql.keyMatches("t", "p", "b"))));
+    }
+
+    private Step insert(TablePlan t, Condition states) {
+        TableSql sql = new TableSql(t.table(), t.planTable());
+        List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
+        return new Step("insert " + t.table().qualifiedName(), insertQuery(sql, cols,
+                select(cols.stream().map(c -> TableSql.image("p", "b", c)).toList())
+                        .from(sql.plan("p"))
+                        .where(states).and(field(name("p", "action")).eq(inline("I")))));
+    }
+
+    private Query insertQuery(TableSql sql, List<LoggedColumn> cols, org.jooq.Select<?> rows) {
+        List<Field<?>> names = cols.stream().<Field<?>>map(c -> field(name(c.name()))).toList();
+        // identity columns GENERATED ALWAYS take their old values only with OVERRIDING SYSTEM VALUE
+        String overriding = sql.table().hasIdentityAlways() ? " overriding system value " : " ";
+        return dsl.query("insert into {0} ({1})" + overriding + "{2}", sql.targetUnaliased(), list(names), rows);
+    }
+
+    /** Applies the inverse of each logged statement of the migration in the window, newest first. */
+    private void replay(RollbackPlan plan, boolean restoreConflicts, long planned, RollbackProgress progress) {
+        Map<Integer, TablePlan> byTable = new LinkedHashMap<>();
+        plan.tables().forEach(t -> byTable.put(t.table().tableId(), t));
+        List<String> allowed = restoreConflicts ? List.of("ok", "conflict") : List.of("ok");
+        long done = 0;
+        for (Record3<Long, Integer, String> s : dsl.select(STATEMENT.STMT, STATEMENT.TABLE_ID, STATEMENT.OP)
+                .from(STATEMENT)
+                .where(STATEMENT.MIG.eq(plan.migration().mig()))
+                .and(STATEMENT.STMT.gt(plan.fromSeq())).and(STATEMENT.STMT.le(plan.uptoSeq()))
+                .orderBy(STATEMENT.STMT.desc())
+                .fetch()) {
+            TablePlan t = byTable.get(s.value2());
+            TableSql sql = new TableSql(t.table(), t.planTable());
+            Condition ofStatement = field(name("l", "stmt"), Long.class).eq(s.value1());
+            Query inverse = switch (s.value3()) {
+                case "I" -> dsl.deleteFrom(sql.target("t")).using(sql.log("l"))
+                        .where(ofStatement).and(sql.keyMatches("t", "l", "n"))
+                        .and(restorable(sql, "n", allowed));
+                case "U" -> {
+                    Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
+                    sql.columns(c -> c.isWritable() && !c.identityAlways())
+                            .forEach(c -> values.put(field(name(c.name())), TableSql.image("l", "o", c)));
+                    yield dsl.update(sql.target("t")).set(values).from(sql.log("l"))
+                            .where(ofStatement).and(sql.keyMatches("t", "l", "n"))
+                            .and(restorable(sql, "o", allowed)).and(restorable(sql, "n", allowed));
+                }
+                default -> {
+                    List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
+                    yield insertQuery(sql, cols,
+                            select(cols.stream().map(c -> TableSql.image("l", "o", c)).toList())
+                                    .from(sql.log("l")).where(ofStatement).and(restorable(sql, "o", allowed)));
+                }
+            };
+            try {
+                done += inverse.execute();
+            } catch (DataAccessException e) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
+                        + " failed: neither a set-based order nor replaying its statements satisfies the constraints"
+                        + " of " + t.table().qualifiedName() + " (" + rootMessage(e) + "). Nothing was changed.", e);
+            }
+            progress.update("replay " + t.table().qualifiedName(), Math.min(done, planned), planned);
+        }
+    }
+
+    /** The log row's key (on the given side) belongs to a plan row that is restored. */
+    private static Condition restorable(TableSql sql, String prefix, List<String> allowed) {
+        Condition sameKey = noCondition();
+        for (LoggedColumn k : sql.keys()) {
+            sameKey = sameKey.and(TableSql.image("p", "b", k).eq(TableSql.image("l", prefix, k)));
+        }
+        Condition keyAbsent = TableSql.image("l", prefix, sql.keys().get(0)).isNull();
+        return keyAbsent.or(not(exists(selectOne().from(sql.plan("p"))
+                .where(sameKey).and(field(name("p", "state"), String.class).notIn(allowed)))));
+    }
+
+    private static boolean isConstraintViolation(DataAccessException e) {
+        String state = e.sqlState();
+        return state != null && state.startsWith("23");
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
+    }
+
+    private Savepoint savepoint() {
+        try {
+            return connection.setSavepoint();
+        } catch (SQLException e) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "could not set a savepoint: " + e.getMessage(), e);
+        }
+    }
+
+    private void release(Savepoint savepoint) {
+        try {
+            connection.releaseSavepoint(savepoint);
+        } catch (SQLException e) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "could not release a savepoint: " + e.getMessage(), e);
+        }
+    }
+
+    private void rollbackTo(Savepoint savepoint) {
+        try {
+            connection.rollback(savepoint);
+        } catch (SQLException e) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "could not roll back to a savepoint: " + e.getMessage(),
+                    e);
+        }
+    }
+}

@@ -1,0 +1,260 @@
+package org.etlrollback.internal.plan;
+
+import static org.etlrollback.internal.schema.Tables.MIGRATION;
+import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.jooq.impl.DSL.asterisk;
+import static org.jooq.impl.DSL.count;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.select;
+import static org.jooq.impl.DSL.table;
+import static org.jooq.impl.DSL.when;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.etlrollback.Conflict;
+import org.etlrollback.RollbackResult;
+import org.etlrollback.internal.changelog.LoggedColumn;
+import org.etlrollback.internal.changelog.LoggedMigration;
+import org.etlrollback.internal.changelog.LoggedTable;
+import org.jooq.CommonTableExpression;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record;
+import org.jooq.Record3;
+import org.jooq.SelectFieldOrAsterisk;
+import org.jooq.SortField;
+import org.jooq.Table;
+
+/**
+ * Builds a rollback plan inside the current transaction.
+ *
+ * <p>For each table the migration changed, its log rows in the window are split into sides: the before side of
+ * an update, delete or truncate (key and image from {@code o<N>}) and the after side of an insert or update
+ * (from {@code n<N>}). A key's first side, in statement order with the before side first, says whether the row
+ * existed before the migration and with what content; its last side says what the migration left. A primary
+ * key update thus counts as a delete of one key and an insert of another. Each key is then compared with the
+ * live row: already in its before-state ({@code done}), as the migration left it ({@code ok}), or changed since
+ * ({@code conflict}).
+ */
+public final class Planner {
+    private final DSLContext dsl;
+
+    public Planner(DSLContext dsl) {
+        this.dsl = dsl;
+    }
+
+    public RollbackPlan plan(LoggedMigration migration, List<LoggedTable> tables, long fromSeq, long uptoSeq) {
+        List<LoggedTable> ordered = parentsFirst(tables);
+        List<TablePlan> plans = new ArrayList<>();
+        List<Conflict> conflicts = new ArrayList<>();
+        long conflictCount = 0;
+        for (LoggedTable table : ordered) {
+            TableSql sql = new TableSql(table, "etl_rollback_plan_" + migration.mig() + "_" + table.tableId());
+            TablePlan plan = planTable(sql, migration.mig(), fromSeq, uptoSeq);
+            plans.add(plan);
+            conflictCount += plan.conflicts();
+            if (plan.conflicts() > 0 && conflicts.size() < RollbackResult.CONFLICTS_LISTED) {
+                conflicts.addAll(conflicts(sql, migration.mig(), RollbackResult.CONFLICTS_LISTED - conflicts.size()));
+            }
+        }
+        return new RollbackPlan(migration, fromSeq, uptoSeq, plans, conflicts, conflictCount);
+    }
+
+    private TablePlan planTable(TableSql sql, int mig, long fromSeq, long uptoSeq) {
+        dsl.dropTemporaryTableIfExists(name(sql.planTable())).execute();
+
+        Table<?> log = sql.log("l");
+        Field<Long> stmt = field(name("l", "stmt"), Long.class);
+        Field<Long> seq = field(name("l", "seq"), Long.class);
+        Condition ofMigration = stmt.in(select(STATEMENT.STMT).from(STATEMENT)
+                        .where(STATEMENT.MIG.eq(mig)).and(STATEMENT.TABLE_ID.eq(sql.table().tableId())))
+                .and(seq.gt(fromSeq)).and(seq.le(uptoSeq));
+        LoggedColumn firstKey = sql.keys().get(0);
+
+        CommonTableExpression<?> sides = name("sides").as(
+                select(side(stmt, 0, sql, "o")).from(log)
+                        .where(ofMigration).and(TableSql.image("l", "o", firstKey).isNotNull())
+                        .unionAll(select(side(stmt, 1, sql, "n")).from(log)
+                                .where(ofMigration).and(TableSql.image("l", "n", firstKey).isNotNull())));
+        List<Field<?>> keys = sql.keys().stream().<Field<?>>map(k -> field(name("c" + k.position()))).toList();
+        Field<Object> sideStmt = field(name("stmt"));
+        Field<Object> side = field(name("side"));
+        List<SortField<?>> firstOrder = new ArrayList<>();
+        List<SortField<?>> lastOrder = new ArrayList<>();
+        keys.forEach(k -> {
+            firstOrder.add(k.asc());
+            lastOrder.add(k.asc());
+        });
+        firstOrder.add(sideStmt.asc());
+        firstOrder.add(side.asc());
+        lastOrder.add(sideStmt.desc());
+        lastOrder.add(side.desc());
+        CommonTableExpression<?> first = name("f").as(
+                select(asterisk()).distinctOn(keys).from(table(name("sides"))).orderBy(firstOrder));
+        CommonTableExpression<?> last = name("z").as(
+                select(asterisk()).distinctOn(keys).from(table(name("sides"))).orderBy(lastOrder));
+
+        Condition hadBefore = field(name("f", "side")).eq(inline(0));
+        Condition hasAfter = field(name("z", "side")).eq(inline(1));
+        Condition present = sql.present("t");
+        List<SelectFieldOrAsterisk> fields = new ArrayList<>();
+        fields.add(field(name("f", "stmt")).as("first_stmt"));
+        fields.add(field(name("z", "stmt")).as("last_stmt"));
+        fields.add(field(hadBefore).as("had_before"));
+        fields.add(field(hasAfter).as("has_after"));
+        fields.add(field(present).as("present"));
+        for (LoggedColumn c : sql.columns()) {
+            fields.add(TableSql.image("f", "c", c).as("b" + c.position()));
+        }
+        for (LoggedColumn c : sql.columns()) {
+            fields.add(TableSql.image("z", "c", c).as("a" + c.position()));
+        }
+        fields.add(when(sql.inState("t", hadBefore, "f", "c"), inline("done"))
+                .when(sql.inState("t", hasAfter, "z", "c"), inline("ok"))
+                .otherwise(inline("conflict")).as("state"));
+        fields.add(when(hadBefore, when(present, inline("U")).otherwise(inline("I")))
+                .otherwise(when(present, inline("D")).otherwise(inline("-"))).as("action"));
+
+        dsl.createTemporaryTable(name(sql.planTable()))
+                .as(dsl.with(sides, first, last)
+                        .select(fields)
+                        .from(table(name("f")))
+                        .join(table(name("z"))).on(sql.imageKeysMatch("f", "c", "z", "c"))
+                        .leftJoin(sql.target("t")).on(sql.keyMatches("t", "f", "c")))
+                .onCommitDrop()
+                .execute();
+        dsl.execute("analyze {0}", name(sql.planTable()));
+
+        Field<String> state = field(name("state"), String.class);
+        Field<String> action = field(name("action"), String.class);
+        Map<String, Long> counts = new HashMap<>();
+        for (Record3<String, String, Integer> r : dsl.select(state, action, count()).from(name(sql.planTable()))
+                .groupBy(state, action).fetch()) {
+            counts.merge(r.value1() + ":" + r.value2(), r.value3().longValue(), Long::sum);
+        }
+        long unchanged = counts.entrySet().stream().filter(e -> e.getKey().startsWith("done:"))
+                .mapToLong(Map.Entry::getValue).sum()
+                + counts.getOrDefault("ok:-", 0L);
+        long conflicts = counts.entrySet().stream().filter(e -> e.getKey().startsWith("conflict:"))
+                .mapToLong(Map.Entry::getValue).sum();
+        return new TablePlan(sql.table(), sql.planTable(),
+                counts.getOrDefault("ok:D", 0L), counts.getOrDefault("ok:U", 0L), counts.getOrDefault("ok:I", 0L),
+                unchanged, conflicts,
+                counts.getOrDefault("conflict:D", 0L), counts.getOrDefault("conflict:U", 0L),
+                counts.getOrDefault("conflict:I", 0L));
+    }
+
+    private static List<SelectFieldOrAsterisk> side(Field<Long> stmt, int side, TableSql sql, String prefix) {
+        List<SelectFieldOrAsterisk> fields = new ArrayList<>();
+        fields.add(stmt.as("stmt"));
+        fields.add(inline(side).as("side"));
+        for (LoggedColumn c : sql.columns()) {
+            fields.add(TableSql.image("l", prefix, c).as("c" + c.position()));
+        }
+        return fields;
+    }
+
+    /**
+     * The conflicting rows of one table, each with the migrations that changed its key after the migration's
+     * last change to it. A conflict no later tagged change explains is put down to an untagged write.
+     */
+    private List<Conflict> conflicts(TableSql sql, int mig, int limit) {
+        Table<?> plan = sql.plan("p");
+        Field<String> keyJson = keyJson(sql, "p", "b");
+        Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
+        Map<String, Long> keys = new LinkedHashMap<>();
+        dsl.select(keyJson, lastStmt).from(plan)
+                .where(field(name("p", "state")).eq(inline("conflict")))
+                .orderBy(lastStmt, keyJson)
+                .limit(limit)
+                .fetch()
+                .forEach(r -> keys.put(r.value1(), r.value2()));
+
+        Map<String, Set<String>> later = new HashMap<>();
+        for (String prefix : List.of("o", "n")) {
+            Table<?> log = sql.log("l");
+            dsl.selectDistinct(keyJson, MIGRATION.MIGRATION_ID, STATEMENT.STMT)
+                    .from(plan)
+                    .join(log).on(sql.imageKeysMatch("l", prefix, "p", "b"))
+                    .and(field(name("l", "stmt"), Long.class).gt(lastStmt))
+                    .join(STATEMENT).on(STATEMENT.STMT.eq(field(name("l", "stmt"), Long.class)))
+                    .join(MIGRATION).on(MIGRATION.MIG.eq(STATEMENT.MIG))
+                    .where(field(name("p", "state")).eq(inline("conflict")))
+                    .and(STATEMENT.MIG.ne(mig))
+                    .orderBy(STATEMENT.STMT)
+                    .fetch()
+                    .forEach(r -> later.computeIfAbsent(r.value1(), k -> new LinkedHashSet<>()).add(r.value2()));
+        }
+        List<Conflict> conflicts = new ArrayList<>();
+        for (String key : keys.keySet()) {
+            Set<String> by = later.getOrDefault(key, Set.of());
+            conflicts.add(new Conflict(sql.table().qualifiedName(), key, List.copyOf(by), by.isEmpty()));
+        }
+        return conflicts;
+    }
+
+    /** The key of a plan row as a JSON object text, e.g. {@code {"id": 20}}. */
+    static Field<String> keyJson(TableSql sql, String alias, String prefix) {
+        List<Field<?>> args = new ArrayList<>();
+        for (LoggedColumn k : sql.keys()) {
+            args.add(inline(k.name()));
+            args.add(TableSql.image(alias, prefix, k));
+        }
+        return field("jsonb_build_object({0})::text", String.class, org.jooq.impl.DSL.list(args));
+    }
+
+    /**
+     * The tables ordered parents first along the foreign keys between them; a cycle is broken by OID.
+     */
+    private List<LoggedTable> parentsFirst(List<LoggedTable> tables) {
+        Map<Long, LoggedTable> byRelid = new LinkedHashMap<>();
+        tables.stream().sorted(Comparator.comparingLong(LoggedTable::relid)).forEach(t -> byRelid.put(t.relid(), t));
+        Long[] relids = byRelid.keySet().toArray(Long[]::new);
+        Map<Long, Set<Long>> parents = new HashMap<>();
+        for (Record r : dsl.resultQuery(
+                "select distinct coalesce(pg_partition_root(c.conrelid), c.conrelid)::bigint,"
+                        + " coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint"
+                        + " from pg_catalog.pg_constraint c where c.contype = 'f'", (Object[]) new Object[0])
+                .fetch()) {
+            long child = r.get(0, Long.class);
+            long parent = r.get(1, Long.class);
+            if (child != parent && byRelid.containsKey(child) && byRelid.containsKey(parent)) {
+                parents.computeIfAbsent(child, k -> new HashSet<>()).add(parent);
+            }
+        }
+        List<LoggedTable> ordered = new ArrayList<>();
+        Set<Long> placed = new HashSet<>();
+        Deque<Long> pending = new ArrayDeque<>(List.of(relids));
+        while (!pending.isEmpty()) {
+            boolean progress = false;
+            for (int i = pending.size(); i > 0; i--) {
+                long relid = pending.removeFirst();
+                if (placed.containsAll(parents.getOrDefault(relid, Set.of()))) {
+                    ordered.add(byRelid.get(relid));
+                    placed.add(relid);
+                    progress = true;
+                } else {
+                    pending.addLast(relid);
+                }
+            }
+            if (!progress) {
+                long relid = pending.removeFirst();
+                ordered.add(byRelid.get(relid));
+                placed.add(relid);
+            }
+        }
+        return ordered;
+    }
+}

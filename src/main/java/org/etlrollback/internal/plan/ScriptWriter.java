@@ -1,0 +1,139 @@
+package org.etlrollback.internal.plan;
+
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.name;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import org.etlrollback.ErrorCode;
+import org.etlrollback.EtlRollbackException;
+import org.etlrollback.internal.changelog.LoggedColumn;
+import org.jooq.Condition;
+import org.jooq.Cursor;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record;
+
+/**
+ * Writes a plan as a SQL script that, run with psql, performs the rollback: the same statements in the same
+ * order as the executor's first order, with every value as a typed literal. The script does not look for
+ * conflicts again; it restores the rows as the plan found them.
+ */
+public final class ScriptWriter {
+    private static final int ROWS_PER_STATEMENT = 1000;
+
+    private final DSLContext dsl;
+
+    public ScriptWriter(DSLContext dsl) {
+        this.dsl = dsl;
+    }
+
+    public void write(Path file, RollbackPlan plan, boolean restoreConflicts, String rollbackId, String status,
+                      long undoneAfterSeq) {
+        Condition states = restoreConflicts
+                ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
+                : field(name("p", "state")).eq(inline("ok"));
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            out.write("-- Rollback of migration " + plan.migration().migrationId().replaceAll("[\\r\\n]", " ")
+                    + ", planned " + OffsetDateTime.now() + "\n");
+            out.write("-- Run with: psql -v ON_ERROR_STOP=1 -f " + file.getFileName() + "\n");
+            out.write("-- It restores the rows as they were when it was planned; it does not check for later changes.\n");
+            out.write("\\set ON_ERROR_STOP on\nBEGIN;\n");
+            out.write("SET CONSTRAINTS ALL DEFERRED;\n");
+            out.write("INSERT INTO etl_rollback.migration (migration_id, rollback_of) SELECT "
+                    + literal(rollbackId) + ", mig FROM etl_rollback.migration WHERE migration_id = "
+                    + literal(plan.migration().migrationId()) + " ON CONFLICT (migration_id) DO NOTHING;\n");
+            out.write("SELECT set_config('etl_rollback.migration_id', " + literal(rollbackId) + ", true);\n");
+            for (TablePlan t : plan.tables()) {
+                out.write("LOCK TABLE " + dsl.render(new TableSql(t.table(), t.planTable()).targetUnaliased())
+                        + " IN SHARE ROW EXCLUSIVE MODE;\n");
+            }
+            for (TablePlan t : plan.childrenFirst()) {
+                TableSql sql = new TableSql(t.table(), t.planTable());
+                List<LoggedColumn> keys = sql.keys();
+                rows(out, sql, states, "D", keys, values -> "DELETE FROM " + dsl.render(sql.targetUnaliased())
+                        + " WHERE (" + names(keys) + ") IN (VALUES\n" + values + ");\n");
+            }
+            for (TablePlan t : plan.tables()) {
+                TableSql sql = new TableSql(t.table(), t.planTable());
+                List<LoggedColumn> set = sql.columns(c -> c.isWritable() && !c.isKey() && !c.identityAlways());
+                if (set.isEmpty()) {
+                    continue;
+                }
+                List<LoggedColumn> cols = new ArrayList<>(sql.keys());
+                cols.addAll(set);
+                List<String> assignments = set.stream().map(c -> quote(c.name()) + " = v." + quote(c.name())).toList();
+                List<String> keyMatch = sql.keys().stream()
+                        .map(c -> "t." + quote(c.name()) + " = v." + quote(c.name())).toList();
+                rows(out, sql, states, "U", cols, values -> "UPDATE " + dsl.render(sql.targetUnaliased())
+                        + " AS t SET " + String.join(", ", assignments) + "\n  FROM (VALUES\n" + values + ") AS v("
+                        + names(cols) + ")\n WHERE " + String.join(" AND ", keyMatch) + ";\n");
+            }
+            for (TablePlan t : plan.tables()) {
+                TableSql sql = new TableSql(t.table(), t.planTable());
+                List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
+                String overriding = t.table().hasIdentityAlways() ? " OVERRIDING SYSTEM VALUE" : "";
+                rows(out, sql, states, "I", cols, values -> "INSERT INTO " + dsl.render(sql.targetUnaliased())
+                        + " (" + names(cols) + ")" + overriding + " VALUES\n" + values + ";\n");
+            }
+            out.write("UPDATE etl_rollback.migration SET status = " + literal(status) + ", undone_after_seq = "
+                    + undoneAfterSeq + ", rolled_back_at = now() WHERE migration_id = "
+                    + literal(plan.migration().migrationId()) + ";\n");
+            out.write("COMMIT;\n");
+        } catch (IOException e) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "could not write the SQL script " + file + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the plan rows with the given action as statements of at most {@link #ROWS_PER_STATEMENT} rows. */
+    private void rows(BufferedWriter out, TableSql sql, Condition states, String action, List<LoggedColumn> cols,
+                      Function<String, String> statement) throws IOException {
+        List<Field<String>> literals = cols.stream()
+                .map(c -> field("quote_nullable({0}::text) || {1}", String.class, TableSql.image("p", "b", c),
+                        inline("::" + c.type())))
+                .toList();
+        try (Cursor<Record> cursor = dsl.select(literals).from(sql.plan("p"))
+                .where(states).and(field(name("p", "action")).eq(inline(action))).fetchLazy()) {
+            List<String> batch = new ArrayList<>();
+            while (cursor.hasNext()) {
+                Record r = cursor.fetchNext();
+                List<String> values = new ArrayList<>();
+                for (int i = 0; i < r.size(); i++) {
+                    values.add(r.get(i, String.class));
+                }
+                batch.add("  (" + String.join(", ", values) + ")");
+                if (batch.size() == ROWS_PER_STATEMENT) {
+                    out.write(statement.apply(String.join(",\n", batch)));
+                    batch.clear();
+                }
+            }
+            if (!batch.isEmpty()) {
+                out.write(statement.apply(String.join(",\n", batch)));
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private String names(List<LoggedColumn> cols) {
+        return String.join(", ", cols.stream().map(c -> quote(c.name())).toList());
+    }
+
+    private String quote(String identifier) {
+        return dsl.render(name(identifier));
+    }
+
+    private String literal(String value) {
+        return dsl.renderInlined(inline(value));
+    }
+}

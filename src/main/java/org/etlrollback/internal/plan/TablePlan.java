@@ -1,0 +1,27 @@
+package org.etlrollback.internal.plan;
+
+import org.etlrollback.TableRollback;
+import org.etlrollback.internal.changelog.LoggedTable;
+
+/**
+ * The part of a plan that concerns one table. The rows themselves stay in the server, in a temporary table
+ * with one row per key the migration touched: its before-image ({@code b<N>}), its after-image ({@code a<N>}),
+ * whether the row is present now, its state ({@code done}, {@code ok}, {@code conflict}) and the action that
+ * restores it ({@code D}elete, {@code U}pdate, {@code I}nsert, or {@code -}).
+ */
+public record TablePlan(LoggedTable table, String planTable, long deletes, long updates, long inserts,
+                        long unchanged, long conflicts, long forcedDeletes, long forcedUpdates, long forcedInserts) {
+
+    /** What the rollback does to this table when conflicting rows are restored too ({@code force}) or not. */
+    public TableRollback outcome(boolean restoreConflicts) {
+        if (restoreConflicts) {
+            return new TableRollback(table.qualifiedName(), deletes + forcedDeletes, updates + forcedUpdates,
+                    inserts + forcedInserts, unchanged, conflicts);
+        }
+        return new TableRollback(table.qualifiedName(), deletes, updates, inserts, unchanged, conflicts);
+    }
+
+    public long rows(boolean restoreConflicts) {
+        return outcome(restoreConflicts).rowsRestored();
+    }
+}

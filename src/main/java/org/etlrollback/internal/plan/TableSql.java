@@ -1,0 +1,123 @@
+package org.etlrollback.internal.plan;
+
+import static org.jooq.impl.DSL.condition;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.keyword;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.noCondition;
+import static org.jooq.impl.DSL.row;
+import org.jooq.impl.DSL;
+
+import java.util.List;
+import java.util.function.Predicate;
+import org.etlrollback.internal.changelog.LoggedColumn;
+import org.etlrollback.internal.changelog.LoggedTable;
+import org.jooq.Condition;
+import org.jooq.Field;
+import org.jooq.Table;
+
+/**
+ * The SQL pieces, as jOOQ query parts, that address one tracked table, its log and its plan.
+ */
+public final class TableSql {
+    private final LoggedTable table;
+    private final String planTable;
+
+    public TableSql(LoggedTable table, String planTable) {
+        this.table = table;
+        this.planTable = planTable;
+    }
+
+    public LoggedTable table() {
+        return table;
+    }
+
+    /** The tracked table itself, aliased. */
+    public Table<?> target(String alias) {
+        return DSL.table(name(table.schema(), table.name())).as(alias);
+    }
+
+    public Table<?> targetUnaliased() {
+        return DSL.table(name(table.schema(), table.name()));
+    }
+
+    public Table<?> log(String alias) {
+        return DSL.table(name("etl_rollback", table.logTable())).as(alias);
+    }
+
+    public Table<?> plan(String alias) {
+        return DSL.table(name(planTable)).as(alias);
+    }
+
+    public String planTable() {
+        return planTable;
+    }
+
+    /** A column of the tracked table. */
+    public static Field<Object> column(String alias, LoggedColumn c) {
+        return field(name(alias, c.name()));
+    }
+
+    /** A positional column {@code <prefix><N>} of a log or plan relation. */
+    public static Field<Object> image(String alias, String prefix, LoggedColumn c) {
+        return field(name(alias, prefix + c.position()));
+    }
+
+    public List<LoggedColumn> columns() {
+        return table.columns();
+    }
+
+    public List<LoggedColumn> keys() {
+        return table.keyColumns();
+    }
+
+    public List<LoggedColumn> columns(Predicate<LoggedColumn> filter) {
+        return table.columns().stream().filter(filter).toList();
+    }
+
+    /** {@code t.k1 = p.<prefix>k1 AND ...} over the key columns. */
+    public Condition keyMatches(String targetAlias, String imageAlias, String prefix) {
+        Condition c = noCondition();
+        for (LoggedColumn k : keys()) {
+            c = c.and(column(targetAlias, k).eq(image(imageAlias, prefix, k)));
+        }
+        return c;
+    }
+
+    /** {@code a.<prefixA>k = b.<prefixB>k AND ...} between two positional relations. */
+    public Condition imageKeysMatch(String aliasA, String prefixA, String aliasB, String prefixB) {
+        Condition c = noCondition();
+        for (LoggedColumn k : keys()) {
+            c = c.and(image(aliasA, prefixA, k).eq(image(aliasB, prefixB, k)));
+        }
+        return c;
+    }
+
+    /** Whether the target row joined as {@code targetAlias} exists. */
+    public Condition present(String targetAlias) {
+        return column(targetAlias, keys().get(0)).isNotNull();
+    }
+
+    /**
+     * Whether the target row equals an image bit for bit ({@code *=} compares the binary images, so it works for
+     * every type, including those without an equality operator, and tells {@code 1.0} from {@code 1.00}).
+     */
+    public Condition rowEqualsImage(String targetAlias, String imageAlias, String prefix) {
+        List<Field<?>> current = columns().stream()
+                .<Field<?>>map(c -> field("cast({0} as {1})", column(targetAlias, c), keyword(c.type())))
+                .toList();
+        List<Field<?>> image = columns().stream().<Field<?>>map(c -> image(imageAlias, prefix, c)).toList();
+        // cast to record: between two row constructors PostgreSQL would apply the operator column by column
+        return condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)", row(current),
+                row(image));
+    }
+
+    /**
+     * Whether the target row is in the state an image describes: equal to it when {@code exists} holds,
+     * absent otherwise.
+     */
+    public Condition inState(String targetAlias, Condition exists, String imageAlias, String prefix) {
+        return exists.and(present(targetAlias)).and(rowEqualsImage(targetAlias, imageAlias, prefix))
+                .or(exists.not().and(present(targetAlias).not()));
+    }
+}
