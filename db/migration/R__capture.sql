@@ -152,8 +152,10 @@ BEGIN
                              v_log, v_old, v_new, v_src_old, v_src_new)
     END;
 
+    -- jit off: compiling the copy costs more than it saves on every statement; work_mem: pairing the old and
+    -- new rows of a large update sorts in memory rather than on disk
     RETURN format($f$CREATE OR REPLACE FUNCTION etl_rollback.%I() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET work_mem = '64MB' AS
 $body$
 #variable_conflict use_variable
 DECLARE

@@ -133,6 +133,9 @@ public final class Reverser {
             dsl.execute("set local intervalstyle = 'postgres'");
             dsl.execute("set local bytea_output = 'hex'");
             dsl.execute("set constraints all deferred");
+            // plans sort and hash large sets in one go; compiling them would cost more than it saves
+            dsl.execute("set local work_mem = '128MB'");
+            dsl.execute("set local jit = off");
             LoggedMigration migration = changeLog.migration(migrationId).orElseThrow(() -> new EtlRollbackException(
                     ErrorCode.FAILED, "unknown migration id " + migrationId
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)"));

@@ -64,41 +64,56 @@ public final class Database {
             check = "Check that the server is running and accepts TCP connections at that host and port, "
                     + "and the URL (jdbc:postgresql://HOST:PORT/DATABASE).";
         }
+        String reason = redact(firstLine(e.getMessage()));
+        int advice = reason.indexOf(" Check that");
+        if (advice > 0) {
+            reason = reason.substring(0, advice);
+        }
+        reason = reason.replaceAll("[.\\s]+$", "");
         return new EtlRollbackException(ErrorCode.FAILED,
-                "cannot connect to " + description + ": " + redact(firstLine(e.getMessage())) + ". " + check, e);
+                "cannot connect to " + description + ": " + reason + ". " + check, e);
     }
 
     /**
-     * The exception to throw when {@code action} failed with {@code cause}: the server's message and
-     * hint, then what state the database was left in.
+     * The exception to throw when {@code action} failed with {@code cause}: the server's message
+     * (prefixed with the action unless it names it already), its hint, what state the database was
+     * left in, and which database it was.
      *
-     * @param action  what was being done, e.g. "track public.customers"
-     * @param cause   a jOOQ, JDBC or other exception
+     * @param action  what was being done, e.g. "track public.customers"; its first word names the
+     *                SQL function, whose errors start with that word
+     * @param cause   a jOOQ, JDBC, Flyway or other exception
      * @param outcome what state the database was left in, e.g. "Nothing was tracked."
      */
     public EtlRollbackException failure(String action, Throwable cause, String outcome) {
         PSQLException psql = psqlCause(cause);
+        if (psql != null && psql.getServerErrorMessage() == null
+                && psql.getSQLState() != null && psql.getSQLState().startsWith("08")) {
+            return connectionFailure(psql);
+        }
         String reason;
         if (psql != null && psql.getServerErrorMessage() != null) {
             ServerErrorMessage server = psql.getServerErrorMessage();
-            reason = server.getMessage();
+            reason = sentence(server.getMessage());
             if (server.getDetail() != null) {
-                reason += " (" + server.getDetail() + ")";
+                reason += " " + sentence(server.getDetail());
             }
             if (server.getHint() != null) {
-                reason += ". " + server.getHint();
+                reason += " " + sentence(server.getHint());
             }
-        } else if (psql != null && psql.getSQLState() != null && psql.getSQLState().startsWith("08")) {
-            return connectionFailure(psql);
         } else {
-            reason = firstLine(cause.getMessage());
+            reason = sentence(firstLine(cause.getMessage()));
         }
-        reason = redact(reason.strip());
-        if (!reason.endsWith(".")) {
-            reason += ".";
+        String verb = action.split(" ", 2)[0];
+        if (!reason.startsWith(verb + ":")) {
+            reason = action + " failed: " + reason;
         }
         return new EtlRollbackException(ErrorCode.FAILED,
-                action + " failed in " + description + ": " + reason + " " + outcome, cause);
+                redact(reason) + " " + outcome + " (database: " + description + ")", cause);
+    }
+
+    private static String sentence(String text) {
+        String s = text == null ? "" : text.strip();
+        return s.endsWith(".") ? s : s + ".";
     }
 
     /**

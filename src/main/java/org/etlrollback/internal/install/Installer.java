@@ -57,8 +57,9 @@ public final class Installer {
      */
     public InstallResult install() {
         // Connect once ourselves first: a connection failure then reads like every other one.
-        try (Connection ignored = database.connect()) {
-            LOG.info("Installing etl-rollback into {}", database.description());
+        try (Connection connection = database.connect()) {
+            LOG.info("Installing etl-rollback into {} (PostgreSQL {})", database.description(),
+                    connection.getMetaData().getDatabaseProductVersion());
         } catch (SQLException e) {
             throw database.failure("install", e, "Nothing was changed.");
         }
@@ -69,7 +70,7 @@ public final class Installer {
             String previous = version(before.current());
             MigrateResult result = flyway.migrate();
             String current = version(flyway.info().current());
-            LOG.info("etl-rollback schema is at version {} ({} scripts applied)", current, result.migrationsExecuted);
+            LOG.info("etl-rollback schema is at version {}; install scripts applied: {}", current, result.migrationsExecuted);
             return new InstallResult(current, previous, result.migrationsExecuted);
         } catch (FlywayException e) {
             throw database.failure("install", e, "Nothing was changed: the install scripts run in one transaction.");
@@ -104,10 +105,10 @@ public final class Installer {
                 .collect(Collectors.toList());
         if (!future.isEmpty()) {
             throw new EtlRollbackException(ErrorCode.FAILED,
-                    "install refused in " + database.description() + ": the etl_rollback schema is at version "
-                            + version(future.get(future.size() - 1))
+                    "install: refused: the etl_rollback schema is at version " + version(future.get(future.size() - 1))
                             + ", newer than this build of etl-rollback knows. Use the etl-rollback version that "
-                            + "installed it, or a newer one. Nothing was changed.");
+                            + "installed it, or a newer one. Nothing was changed. (database: "
+                            + database.description() + ")");
         }
     }
 

@@ -2,9 +2,11 @@ package org.etlrollback.internal.plan;
 
 import static org.etlrollback.internal.schema.Tables.MIGRATION;
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
-import static org.jooq.impl.DSL.asterisk;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.lastValue;
+import static org.jooq.impl.DSL.partitionBy;
+import static org.jooq.impl.DSL.rowNumber;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.select;
@@ -34,8 +36,9 @@ import org.jooq.Field;
 import org.jooq.Record;
 import org.jooq.Record3;
 import org.jooq.SelectFieldOrAsterisk;
-import org.jooq.SortField;
 import org.jooq.Table;
+import org.jooq.WindowSpecification;
+import org.jooq.WindowSpecificationRowsStep;
 
 /**
  * Builds a rollback plan inside the current transaction.
@@ -88,30 +91,27 @@ public final class Planner {
                         .where(ofMigration).and(TableSql.image("l", "o", firstKey).isNotNull())
                         .unionAll(select(side(stmt, 1, sql, "n")).from(log)
                                 .where(ofMigration).and(TableSql.image("l", "n", firstKey).isNotNull())));
+        // One sort over the sides: per key, its first side (row_number() = 1) carries the before-state, and
+        // last_value() over the whole partition the after-state.
         List<Field<?>> keys = sql.keys().stream().<Field<?>>map(k -> field(name("c" + k.position()))).toList();
-        Field<Object> sideStmt = field(name("stmt"));
-        Field<Object> side = field(name("side"));
-        List<SortField<?>> firstOrder = new ArrayList<>();
-        List<SortField<?>> lastOrder = new ArrayList<>();
-        keys.forEach(k -> {
-            firstOrder.add(k.asc());
-            lastOrder.add(k.asc());
-        });
-        firstOrder.add(sideStmt.asc());
-        firstOrder.add(side.asc());
-        lastOrder.add(sideStmt.desc());
-        lastOrder.add(side.desc());
-        CommonTableExpression<?> first = name("f").as(
-                select(asterisk()).distinctOn(keys).from(table(name("sides"))).orderBy(firstOrder));
-        CommonTableExpression<?> last = name("z").as(
-                select(asterisk()).distinctOn(keys).from(table(name("sides"))).orderBy(lastOrder));
+        WindowSpecificationRowsStep byKey = partitionBy(keys).orderBy(field(name("stmt")), field(name("side")));
+        WindowSpecification wholeKey = byKey.rowsBetweenUnboundedPreceding().andUnboundedFollowing();
+        List<SelectFieldOrAsterisk> ranked = new ArrayList<>();
+        ranked.add(table(name("sides")).asterisk());
+        ranked.add(rowNumber().over(byKey).as("rn"));
+        ranked.add(lastValue(field(name("stmt"))).over(wholeKey).as("z_stmt"));
+        ranked.add(lastValue(field(name("side"))).over(wholeKey).as("z_side"));
+        for (LoggedColumn c : sql.columns()) {
+            ranked.add(lastValue(field(name("c" + c.position()))).over(wholeKey).as("z" + c.position()));
+        }
+        CommonTableExpression<?> first = name("f").as(select(ranked).from(table(name("sides"))));
 
         Condition hadBefore = field(name("f", "side")).eq(inline(0));
-        Condition hasAfter = field(name("z", "side")).eq(inline(1));
+        Condition hasAfter = field(name("f", "z_side")).eq(inline(1));
         Condition present = sql.present("t");
         List<SelectFieldOrAsterisk> fields = new ArrayList<>();
         fields.add(field(name("f", "stmt")).as("first_stmt"));
-        fields.add(field(name("z", "stmt")).as("last_stmt"));
+        fields.add(field(name("f", "z_stmt")).as("last_stmt"));
         fields.add(field(hadBefore).as("had_before"));
         fields.add(field(hasAfter).as("has_after"));
         fields.add(field(present).as("present"));
@@ -119,20 +119,20 @@ public final class Planner {
             fields.add(TableSql.image("f", "c", c).as("b" + c.position()));
         }
         for (LoggedColumn c : sql.columns()) {
-            fields.add(TableSql.image("z", "c", c).as("a" + c.position()));
+            fields.add(TableSql.image("f", "z", c).as("a" + c.position()));
         }
         fields.add(when(sql.inState("t", hadBefore, "f", "c"), inline("done"))
-                .when(sql.inState("t", hasAfter, "z", "c"), inline("ok"))
+                .when(sql.inState("t", hasAfter, "f", "z"), inline("ok"))
                 .otherwise(inline("conflict")).as("state"));
         fields.add(when(hadBefore, when(present, inline("U")).otherwise(inline("I")))
                 .otherwise(when(present, inline("D")).otherwise(inline("-"))).as("action"));
 
         dsl.createTemporaryTable(name(sql.planTable()))
-                .as(dsl.with(sides, first, last)
+                .as(dsl.with(sides, first)
                         .select(fields)
                         .from(table(name("f")))
-                        .join(table(name("z"))).on(sql.imageKeysMatch("f", "c", "z", "c"))
-                        .leftJoin(sql.target("t")).on(sql.keyMatches("t", "f", "c")))
+                        .leftJoin(sql.target("t")).on(sql.keyMatches("t", "f", "c"))
+                        .where(field(name("f", "rn")).eq(inline(1))))
                 .onCommitDrop()
                 .execute();
         dsl.execute("analyze {0}", name(sql.planTable()));

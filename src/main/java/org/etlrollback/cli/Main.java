@@ -1,0 +1,146 @@
+package org.etlrollback.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import org.etlrollback.EtlRollback;
+import org.etlrollback.EtlRollbackException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code etl-rollback} command line. Results go to stdout, diagnostics and progress to stderr.
+ * Exit codes: 0 done, 1 error or refused, 2 usage error, 3 refused because of conflicts.
+ */
+@Command(name = "etl-rollback",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, CommandLine.HelpCommand.class},
+        usageHelpWidth = 100,
+        description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
+        synopsisSubcommandLabel = "COMMAND",
+        commandListHeading = "%nCommands:%n",
+        optionListHeading = "%nOptions (the connection options may also follow the command):%n",
+        footerHeading = "%n",
+        footer = {
+            "Connection: each setting comes from the first place that has it: the option, then the environment's "
+                    + "ETL_ROLLBACK_URL, ETL_ROLLBACK_USER, ETL_ROLLBACK_PASSWORD, then libpq's PGHOST, PGPORT, "
+                    + "PGDATABASE, PGUSER, PGPASSWORD.",
+            "",
+            "Exit codes: 0 done (also \"nothing to do\"), 1 error or refused, 2 usage error, "
+                    + "3 refused because of conflicts. Results go to stdout, diagnostics to stderr.",
+            "",
+            "Examples:",
+            "  export ETL_ROLLBACK_URL=jdbc:postgresql://localhost:5432/shop",
+            "  export ETL_ROLLBACK_USER=etl ETL_ROLLBACK_PASSWORD=...",
+            "  etl-rollback install",
+            "  etl-rollback track public.customers public.orders",
+            "  etl-rollback --url jdbc:postgresql://db/shop --user etl --password-file pw.txt untrack public.t1",
+            "",
+            "Run 'etl-rollback help COMMAND' for a command's options."
+        })
+public final class Main implements Runnable {
+    /** Logged at INFO: etl-rollback's own phases; everything else only from WARN up. */
+    private static final Map<String, String> LOGGING = Map.of(
+            "org.slf4j.simpleLogger.logFile", "System.err",
+            "org.slf4j.simpleLogger.defaultLogLevel", "warn",
+            "org.slf4j.simpleLogger.log.org.etlrollback", "info",
+            "org.slf4j.simpleLogger.showThreadName", "false",
+            "org.slf4j.simpleLogger.showLogName", "false",
+            "org.slf4j.simpleLogger.showShortLogName", "false",
+            "org.jooq.no-logo", "true",
+            "org.jooq.no-tips", "true");
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Spec
+    CommandSpec spec;
+
+    private final Map<String, String> env;
+
+    Main(Map<String, String> env) {
+        this.env = Map.copyOf(env);
+    }
+
+    public static void main(String[] args) {
+        LOGGING.forEach((key, value) -> {
+            if (System.getProperty(key) == null) {
+                System.setProperty(key, value);
+            }
+        });
+        System.exit(execute(args, System.getenv(), System.out, System.err));
+    }
+
+    /** Runs the command line; returns the exit code. */
+    static int execute(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        Main main = new Main(env);
+        CommandLine commandLine = new CommandLine(main);
+        commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        commandLine.setExecutionExceptionHandler((e, cmd, parseResult) -> main.report(e, cmd));
+        commandLine.setParameterExceptionHandler((e, args2) -> main.reportUsage(e));
+        return commandLine.execute(args);
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack");
+    }
+
+    /** The facade for the connection settings in effect. */
+    EtlRollback etlRollback() {
+        return connection.load(env);
+    }
+
+    private int report(Exception e, CommandLine cmd) {
+        PrintWriter err = cmd.getErr();
+        if (e instanceof EtlRollbackException failure) {
+            err.println("etl-rollback: " + hideSecrets(failure.getMessage()));
+            if (failure.errorCode().exitCode() == CommandLine.ExitCode.USAGE) {
+                err.println("Try 'etl-rollback " + (cmd == spec.commandLine() ? "" : cmd.getCommandName() + " ")
+                        + "--help' for usage.");
+            }
+            return failure.errorCode().exitCode();
+        }
+        err.println("etl-rollback: unexpected error: " + hideSecrets(String.valueOf(e)));
+        return 1;
+    }
+
+    private int reportUsage(ParameterException e) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println("etl-rollback: " + hideSecrets(e.getMessage()));
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try 'etl-rollback " + (cmd == spec.commandLine() ? "" : cmd.getCommandName() + " ")
+                + "--help' for usage.");
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** Last line of defence: no password of this run appears in a message, whatever produced it. */
+    private String hideSecrets(String message) {
+        String hidden = message;
+        for (String secret : connection.secrets(env)) {
+            if (secret.length() >= 4) {
+                hidden = hidden.replace(secret, "***");
+            }
+        }
+        return hidden;
+    }
+
+    /** The version of the jar, from its manifest. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"etl-rollback " + (version == null ? "(development build)" : version)};
+        }
+    }
+}
