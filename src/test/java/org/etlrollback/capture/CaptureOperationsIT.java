@@ -249,6 +249,36 @@ class CaptureOperationsIT {
     }
 
     @Test
+    void deleteAndReinsertOfOneKeyInOneStatementAreLoggedInThatOrder() throws SQLException {
+        s.exec("create table public.slot (id int primary key, holder text)",
+               "select etl_rollback.track('public.slot')",
+               "insert into public.slot values (1, 'old'), (2, 'other')");
+        s.tag("replace");
+        s.exec("with gone as (delete from public.slot where id = 1 returning id)"
+               + " insert into public.slot select id, 'new' from gone");
+
+        assertThat(s.changes("replace")).containsExactly(
+            s.deleted("public.slot", "{\"id\": 1}", "{\"id\": 1, \"holder\": \"old\"}"),
+            s.inserted("public.slot", "{\"id\": 1}", "{\"id\": 1, \"holder\": \"new\"}"));
+    }
+
+    @Test
+    void writesThroughAnUpdatableViewAreLoggedOnTheTable() throws SQLException {
+        s.exec("create table public.person (id int primary key, name text, active boolean)",
+               "create view public.active_person as select id, name from public.person where active",
+               "select etl_rollback.track('public.person')",
+               "insert into public.person values (1, 'Ann', true), (2, 'Ben', false)");
+        s.tag("view");
+        s.exec("update public.active_person set name = 'Anna'",
+               "delete from public.active_person");
+
+        assertThat(s.changes("view")).containsExactly(
+            s.updated("public.person", "{\"id\": 1}", "{\"id\": 1, \"name\": \"Ann\", \"active\": true}",
+                      "{\"id\": 1, \"name\": \"Anna\", \"active\": true}"),
+            s.deleted("public.person", "{\"id\": 1}", "{\"id\": 1, \"name\": \"Anna\", \"active\": true}"));
+    }
+
+    @Test
     void changesOfOneTransactionCarryItsTransactionId() throws SQLException {
         s.exec("create table public.ledger (id int primary key, amount int)",
                "select etl_rollback.track('public.ledger')",
