@@ -36,8 +36,8 @@ class ConcurrentSessionsIT {
 
     @BeforeAll
     static void createDatabase() {
-        db = TestDatabase.forClass(ConcurrentSessionsIT.class);
         background = Executors.newSingleThreadExecutor();
+        db = TestDatabase.forClass(ConcurrentSessionsIT.class);
     }
 
     @AfterAll
