@@ -320,6 +320,29 @@ class CaptureOperationsIT {
     }
 
     @Test
+    void tableWithMoreColumnsThanOneJsonbBuildObjectTakesIsCapturedWhole() throws SQLException {
+        s.exec("""
+               do $$ begin
+                   execute (select format('create table public.wide (id int primary key, %s)',
+                                          string_agg(format('c%s int default %s', g, g), ', ' order by g))
+                              from generate_series(1, 130) g);
+               end $$""",
+               "select etl_rollback.track('public.wide')");
+        s.tag("wide");
+        s.exec("insert into public.wide (id) values (1)");
+        String inserted = s.text("select to_jsonb(w)::text from public.wide w");
+        s.exec("update public.wide set c130 = -130, c1 = -1");
+        String updated = s.text("select to_jsonb(w)::text from public.wide w");
+        s.exec("delete from public.wide");
+
+        assertThat(s.changes("wide")).containsExactly(
+            s.inserted("public.wide", "{\"id\": 1}", inserted),
+            s.updated("public.wide", "{\"id\": 1}", inserted, updated),
+            s.deleted("public.wide", "{\"id\": 1}", updated));
+        assertThat(s.number("select count(*) from jsonb_object_keys(?::jsonb)", updated)).isEqualTo(131);
+    }
+
+    @Test
     void columnsNamedLikeTheCaptureInternalsAreCaptured() throws SQLException {
         s.exec("create table public.awkward (v_stmt int primary key, v_rows int, seq int, stmt int, o1 int, n1 int)",
                "select etl_rollback.track('public.awkward')");
