@@ -125,6 +125,7 @@ DECLARE
     v_src_old text;
     v_src_new text;
     v_insert  text;
+    v_seq     text := 'v_blocks[(n."etl_rollback.ordinal" - 1) / 1048576 + 1] + (n."etl_rollback.ordinal" - 1) % 1048576';
 BEGIN
     SELECT string_agg(format('o%s', position), ', ' ORDER BY position),
            string_agg(format('n%s', position), ', ' ORDER BY position),
@@ -134,24 +135,28 @@ BEGIN
       FROM etl_rollback.tracked_column
      WHERE table_id = p_table_id AND NOT dropped;
 
-    -- Table columns are always qualified (n., o.), so the one unqualified name, v_stmt, is the
-    -- variable even when the table has a column of that name (#variable_conflict below).
+    -- Every row gets a number: seq is its statement's block of change_seq plus the row's ordinal.
+    -- Old and new transition rows of an update are stored pairwise in the same order: pairing them by
+    -- ordinal stays right when the statement changes the key itself.
     v_insert := CASE p_event
-        WHEN 'I' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT nextval(''etl_rollback.change_seq''), v_stmt, %s FROM new_rows n',
-                             v_log, v_new, v_src_new)
-        WHEN 'D' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT nextval(''etl_rollback.change_seq''), v_stmt, %s FROM old_rows o',
-                             v_log, v_old, v_src_old)
-        WHEN 'T' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT nextval(''etl_rollback.change_seq''), v_stmt, %s FROM ONLY %s o',
-                             v_log, v_old, v_src_old, p_rel)
-        -- old and new transition rows are stored pairwise in the same order: pair them by ordinal,
-        -- which stays right when the statement changes the key itself
-        WHEN 'U' THEN format('INSERT INTO %s (seq, stmt, %s, %s) SELECT nextval(''etl_rollback.change_seq''), v_stmt, %s, %s'
+        WHEN 'I' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_blocks[1], %s'
+                             ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM new_rows) n',
+                             v_log, v_new, v_seq, v_src_new)
+        WHEN 'D' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_blocks[1], %s'
+                             ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM old_rows) o',
+                             v_log, v_old, replace(v_seq, 'n.', 'o.'), v_src_old)
+        WHEN 'T' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_blocks[1], %s'
+                             ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM ONLY %s) o',
+                             v_log, v_old, replace(v_seq, 'n.', 'o.'), v_src_old, p_rel)
+        WHEN 'U' THEN format('INSERT INTO %s (seq, stmt, %s, %s) SELECT %s, v_blocks[1], %s, %s'
                              ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM old_rows) o'
                              ' JOIN (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM new_rows) n'
                              ' ON o."etl_rollback.ordinal" = n."etl_rollback.ordinal"',
-                             v_log, v_old, v_new, v_src_old, v_src_new)
+                             v_log, v_old, v_new, v_seq, v_src_old, v_src_new)
     END;
 
+    -- Table columns are always qualified (n., o.), so the unqualified names are the variables even when
+    -- the table has a column of that name (#variable_conflict below).
     -- jit off: compiling the copy costs more than it saves on every statement; work_mem: pairing the old and
     -- new rows of a large update sorts in memory rather than on disk
     RETURN format($f$CREATE OR REPLACE FUNCTION etl_rollback.%I() RETURNS trigger
@@ -159,22 +164,26 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit 
 $body$
 #variable_conflict use_variable
 DECLARE
-    v_stmt bigint;
-    v_rows bigint;
+    v_rows   bigint;
+    v_blocks bigint[];
 BEGIN
     IF coalesce(current_setting('etl_rollback.migration_id', true), '') = '' THEN
         RETURN NULL;
     END IF;
-    v_stmt := nextval('etl_rollback.change_seq');
-    %s;
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
-    IF v_rows > 0 THEN
-        PERFORM etl_rollback._log_statement(v_stmt, %s, %L, v_rows);
+    SELECT count(*) INTO v_rows FROM %s;
+    IF v_rows = 0 THEN
+        RETURN NULL;
     END IF;
+    -- change_seq hands out blocks of 1048576 numbers: one call per block, not one per row
+    v_blocks := ARRAY(SELECT nextval('etl_rollback.change_seq') FROM generate_series(1, (v_rows + 1048575) / 1048576));
+    %s;
+    PERFORM etl_rollback._log_statement(v_blocks[1], %s, %L, v_rows);
     RETURN NULL;
 END
 $body$
-$f$, v_name, v_insert, p_table_id, p_event);
+$f$, v_name,
+        CASE p_event WHEN 'I' THEN 'new_rows' WHEN 'T' THEN format('ONLY %s', p_rel) ELSE 'old_rows' END,
+        v_insert, p_table_id, p_event);
 END
 $$;
 

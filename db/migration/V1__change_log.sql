@@ -21,7 +21,7 @@ END
 $$;
 /* [jooq ignore stop] */
 
-CREATE SEQUENCE etl_rollback.change_seq;
+CREATE SEQUENCE etl_rollback.change_seq INCREMENT BY 1048576;
 
 CREATE TABLE etl_rollback.tracked_table (
     table_id      integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -82,7 +82,7 @@ CREATE TABLE etl_rollback.checkpoint (
 );
 
 /* [jooq ignore start] */
-COMMENT ON SEQUENCE etl_rollback.change_seq IS 'Orders every logged row change and statement; uncached so that order follows time across sessions.';
+COMMENT ON SEQUENCE etl_rollback.change_seq IS 'Orders statements and checkpoints; uncached so that order follows time across sessions. Each value starts a block of 1048576 row numbers (seq) for one statement.';
 
 COMMENT ON TABLE etl_rollback.tracked_table IS 'Tables whose changes are logged; one typed log table etl_rollback.log_<table_id> each.';
 COMMENT ON COLUMN etl_rollback.tracked_table.table_id IS 'Surrogate id; names the log table log_<table_id> and the capture functions.';

@@ -71,6 +71,16 @@ public final class EtlRollback {
         return new Tracker(database).untrack(tableNames("untrack", tables));
     }
 
+    /** The Reverser for this database. */
+    public Reverser reverser() {
+        return Reverser.using(database.dataSource());
+    }
+
+    /** Rolls back one migration; see {@link Reverser#rollback(String, RollbackOptions)}. */
+    public RollbackResult rollback(String migrationId, RollbackOptions options) {
+        return reverser().rollback(migrationId, options);
+    }
+
     /** The database this instance works on, as messages name it (never with a password). */
     @Override
     public String toString() {

@@ -75,7 +75,7 @@ public final class Reverser {
                 } else {
                     connection.commit();
                 }
-                LOG.info("Rollback of {}: {}, {} row(s) restored in {} ms", migrationId, result.outcome(),
+                LOG.info("Rollback of {}: {}, {} row(s) in {} ms", migrationId, result.outcome(),
                         result.rowsRestored(), result.duration().toMillis());
                 return result;
             } catch (RuntimeException e) {

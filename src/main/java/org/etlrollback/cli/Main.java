@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "etl-rollback",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, RollbackCommand.class,
+            CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
         synopsisSubcommandLabel = "COMMAND",
@@ -43,6 +44,7 @@ import picocli.CommandLine.Spec;
             "  etl-rollback install",
             "  etl-rollback track public.customers public.orders",
             "  etl-rollback --url jdbc:postgresql://db/shop --user etl --password-file pw.txt untrack public.t1",
+            "  etl-rollback rollback load_2026_11 --dry-run",
             "",
             "Run 'etl-rollback help COMMAND' for a command's options."
         })
@@ -92,7 +94,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack");
+        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, rollback");
     }
 
     /** The facade for the connection settings in effect. */

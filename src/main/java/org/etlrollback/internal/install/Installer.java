@@ -11,6 +11,7 @@ import org.etlrollback.EtlRollbackException;
 import org.etlrollback.InstallResult;
 import org.etlrollback.internal.database.Database;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.CoreErrorCode;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.MigrationInfoService;
@@ -73,7 +74,13 @@ public final class Installer {
             LOG.info("etl-rollback schema is at version {}; install scripts applied: {}", current, result.migrationsExecuted);
             return new InstallResult(current, previous, result.migrationsExecuted);
         } catch (FlywayException e) {
-            throw database.failure("install", e, "Nothing was changed: the install scripts run in one transaction.");
+            if (e.getErrorCode() == CoreErrorCode.NON_EMPTY_SCHEMA_WITHOUT_SCHEMA_HISTORY_TABLE) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "install: the schema " + SCHEMA + " exists and holds "
+                        + "objects, but no etl-rollback install history (" + SCHEMA + "." + HISTORY_TABLE + "): it was "
+                        + "not made by etl-rollback, or its history was dropped. Rename or drop that schema, then "
+                        + "install again. Nothing was changed. (database: " + database.description() + ")", e);
+            }
+            throw database.failure("install", e, "None of the install scripts was applied: they run in one transaction.");
         }
     }
 

@@ -1,0 +1,43 @@
+package org.etlrollback.internal.install;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.etlrollback.EtlRollback;
+import org.etlrollback.InstallResult;
+import org.etlrollback.TestDatabase;
+import org.etlrollback.internal.database.Database;
+import org.junit.jupiter.api.Test;
+
+/** Upgrading an older install in place, with a later version of the scripts standing in for a later build. */
+class InstallerIT {
+    private static final String LATER_VERSION = "classpath:org/etlrollback/install-upgrade-test";
+
+    @Test
+    void aLaterVersionUpgradesInPlaceKeepingTrackingAndTheLog() {
+        TestDatabase db = TestDatabase.forClass(InstallerIT.class);
+        db.dsl().execute("DROP SCHEMA etl_rollback CASCADE; CREATE TABLE public.items (id int PRIMARY KEY, qty int)");
+        Database database = new Database(db.dataSource(), db.url());
+        InstallResult first = new Installer(database).install();
+        EtlRollback.configure().dataSource(db.dataSource()).load().track("public.items");
+        db.dsl().execute("""
+                SET etl_rollback.migration_id = 'before_upgrade';
+                INSERT INTO public.items VALUES (1, 5);
+                RESET etl_rollback.migration_id""");
+
+        InstallResult upgrade = new Installer(database, Installer.LOCATION, LATER_VERSION).install();
+        InstallResult again = new Installer(database, Installer.LOCATION, LATER_VERSION).install();
+
+        assertThat(first.schemaVersion()).isEqualTo("1");
+        assertThat(upgrade.previousSchemaVersion()).isEqualTo("1");
+        assertThat(upgrade.schemaVersion()).isEqualTo("2");
+        assertThat(upgrade.scriptsApplied()).isEqualTo(1);
+        assertThat(again.upToDate()).isTrue();
+        assertThat(db.dsl().fetchValue("SELECT note FROM etl_rollback.upgrade_test")).isEqualTo("installed by version 2");
+        db.dsl().execute("""
+                SET etl_rollback.migration_id = 'after_upgrade';
+                UPDATE public.items SET qty = 6 WHERE id = 1;
+                RESET etl_rollback.migration_id""");
+        assertThat(db.dsl().fetch("SELECT migration_id || ' ' || op FROM etl_rollback.changes ORDER BY seq")
+                .getValues(0, String.class)).containsExactly("before_upgrade INSERT", "after_upgrade UPDATE");
+    }
+}
