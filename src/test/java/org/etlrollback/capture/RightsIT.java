@@ -274,6 +274,17 @@ class RightsIT {
         """
         create function evil.int4eq(integer, integer) returns boolean language sql as
         $$ insert into evil.calls values ('integer = integer', current_user); select $1 operator(pg_catalog.=) $2 $$""",
+        """
+        create function evil.int84eq(bigint, integer) returns boolean language sql as
+        $$ insert into evil.calls values ('bigint = integer', current_user); select $1 operator(pg_catalog.=) $2 $$""",
+        """
+        create function evil.int8pl(bigint, bigint) returns bigint language sql as
+        $$ insert into evil.calls values ('bigint + bigint', current_user); select $1 operator(pg_catalog.+) $2 $$""",
+        """
+        create function evil.generate_series(bigint, bigint) returns setof bigint language sql as
+        $$ insert into evil.calls values ('generate_series', current_user); select pg_catalog.generate_series($1, $2) $$""",
+        "create operator evil.= (leftarg = bigint, rightarg = integer, function = evil.int84eq)",
+        "create operator evil.+ (leftarg = bigint, rightarg = bigint, function = evil.int8pl)",
         "create operator evil.= (leftarg = text, rightarg = text, function = evil.texteq)",
         "create operator evil.<> (leftarg = text, rightarg = text, function = evil.textne)",
         "create operator evil.= (leftarg = bigint, rightarg = bigint, function = evil.int8eq)",
@@ -293,10 +304,13 @@ class RightsIT {
             s.exec(SHADOWS);
             // the shadows are live in the attacker's own statements
             s.exec("select 'a' = 'a', 'a' <> 'b', 1 = 1, length('x') > 0, 2::bigint = 2::bigint, 2::bigint > 1,"
+                   + " 2::bigint = 2, 1::bigint + 1::bigint, (select max(g) from generate_series(1::bigint, 2::bigint) g),"
                    + " nextval('evil.counter'::regclass), current_setting('search_path'), txid_current(), clock_timestamp()");
             assertThat(s.query("select fn, as_user from evil.calls order by fn")).containsExactly(
-                List.of("bigint = bigint", app.user()), List.of("bigint > integer", app.user()),
+                List.of("bigint + bigint", app.user()), List.of("bigint = bigint", app.user()),
+                List.of("bigint = integer", app.user()), List.of("bigint > integer", app.user()),
                 List.of("clock_timestamp", app.user()), List.of("current_setting", app.user()),
+                List.of("generate_series", app.user()),
                 List.of("integer = integer", app.user()), List.of("integer > integer", app.user()),
                 List.of("length", app.user()), List.of("nextval", app.user()), List.of("text <> text", app.user()),
                 List.of("text = text", app.user()), List.of("txid_current", app.user()));
