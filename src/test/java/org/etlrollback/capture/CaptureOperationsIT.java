@@ -80,6 +80,26 @@ class CaptureOperationsIT {
     }
 
     @Test
+    void statementOfMoreRowsThanOneSequenceBlockNumbersEveryRowOnceAndBeforeTheNextStatement() throws SQLException {
+        s.exec("create table public.bulk (id int primary key)",
+               "select etl_rollback.track('public.bulk')");
+        s.tag("bulk");
+        s.exec("insert into public.bulk select generate_series(1, 1048577)",
+               "insert into public.bulk values (0)");
+
+        // rows of the big statement: how many, how many distinct seq and keys, and whether all precede the last row
+        assertThat(s.query("select count(*) filter (where big)::text, count(distinct seq) filter (where big)::text,"
+                           + " count(distinct id) filter (where big)::text,"
+                           + " (max(seq) filter (where big) < min(seq) filter (where not big))::text"
+                           + " from (select seq, (new_row->>'id')::int as id, new_row->>'id' <> '0' as big"
+                           + " from etl_rollback.changes where migration_id = 'bulk') c"))
+            .containsExactly(List.of("1048577", "1048577", "1048577", "true"));
+        assertThat(s.query("select s.row_count::text from etl_rollback.statement s join etl_rollback.migration m using (mig)"
+                           + " where m.migration_id = 'bulk' order by s.stmt"))
+            .containsExactly(List.of("1048577"), List.of("1"));
+    }
+
+    @Test
     void rowsLoadedWithCopyAreLoggedAsInserts() throws Exception {
         s.exec("create table public.loaded (id int primary key, label text, amount numeric)",
                "select etl_rollback.track('public.loaded')");
