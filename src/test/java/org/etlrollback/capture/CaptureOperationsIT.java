@@ -206,6 +206,25 @@ class CaptureOperationsIT {
     }
 
     @Test
+    void swappingValuesOfADeferrableUniqueKeyPairsEachBeforeImageWithItsOwnAfterImage() throws SQLException {
+        s.exec("create table public.lanes (lane int not null, runner text,"
+               + " constraint lanes_lane unique (lane) deferrable initially immediate)",
+               "select etl_rollback.track('public.lanes')",
+               "insert into public.lanes values (1, 'ann'), (2, 'bob')");
+        s.tag("lane-swap");
+        s.exec("begin",
+               "set constraints lanes_lane deferred",
+               "update public.lanes set lane = 3 - lane",
+               "commit");
+
+        assertThat(s.column("select unnest(key_columns) from etl_rollback.tracked_tables where table_name = 'public.lanes'"))
+            .containsExactly("lane");
+        assertThat(s.changes("lane-swap")).containsExactlyInAnyOrder(
+            s.updated("public.lanes", "{\"lane\": 1}", "{\"lane\": 1, \"runner\": \"ann\"}", "{\"lane\": 2, \"runner\": \"ann\"}"),
+            s.updated("public.lanes", "{\"lane\": 2}", "{\"lane\": 2, \"runner\": \"bob\"}", "{\"lane\": 1, \"runner\": \"bob\"}"));
+    }
+
+    @Test
     void deleteCascadingToAChildTableIsLoggedOnTheChild() throws SQLException {
         s.exec("create table public.orders (id int primary key)",
                "create table public.order_lines (id int primary key,"

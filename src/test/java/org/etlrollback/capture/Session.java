@@ -117,16 +117,6 @@ final class Session implements AutoCloseable {
         return changes;
     }
 
-    /** Every change in the log, whatever the migration, in seq order. */
-    List<Change> allChanges() throws SQLException {
-        List<Change> changes = new ArrayList<>();
-        for (List<String> row : query("select table_name, op, pk::text, old_row::text, new_row::text"
-                + " from etl_rollback.changes order by seq")) {
-            changes.add(new Change(row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)));
-        }
-        return changes;
-    }
-
     Change inserted(String table, String pk, String newRow) throws SQLException {
         return new Change(table, "INSERT", jsonb(pk), null, jsonb(newRow));
     }
