@@ -259,6 +259,8 @@ public final class TestDatabase {
                         .setServerConfig("full_page_writes", "off")
                         .setServerConfig("synchronous_commit", "off")
                         .setServerConfig("max_connections", "200")
+                        // the default of PostgreSQL 13 is md5, which the scram-sha-256 lines below would refuse
+                        .setServerConfig("password_encryption", "scram-sha-256")
                         .setOutputRedirector(ProcessBuilder.Redirect.DISCARD)
                         .setErrorRedirector(ProcessBuilder.Redirect.DISCARD)
                         .start();
