@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
@@ -170,7 +171,9 @@ public final class TestDatabase {
 
     /** The one server of the test run, started on first use (holder idiom) and stopped at exit. */
     private static final class Server {
-        static final String RUN_ID = Long.toString(System.nanoTime() % 46656, 36);
+        /** Tells this run's databases and roles apart from those of other runs on a shared server. */
+        static final String RUN_ID = Long.toString(36L * 36 * 36 * 36 * 36
+                + ThreadLocalRandom.current().nextLong(35L * 36 * 36 * 36 * 36 * 36), 36);
         static final Server INSTANCE = start();
 
         final String host;
@@ -259,6 +262,8 @@ public final class TestDatabase {
                         .setServerConfig("full_page_writes", "off")
                         .setServerConfig("synchronous_commit", "off")
                         .setServerConfig("max_connections", "200")
+                        // the default of PostgreSQL 13 is md5, which the scram-sha-256 lines below would refuse
+                        .setServerConfig("password_encryption", "scram-sha-256")
                         .setOutputRedirector(ProcessBuilder.Redirect.DISCARD)
                         .setErrorRedirector(ProcessBuilder.Redirect.DISCARD)
                         .start();
