@@ -214,6 +214,7 @@ DECLARE
     v_kind     "char";
     v_col      record;
     v_pos      integer;
+    v_since    bigint;
     v_new_cols boolean := false;
     v_fn       record;
 BEGIN
@@ -264,10 +265,12 @@ BEGIN
          WHERE table_id = v_table_id AND attnum = v_col.attnum AND NOT dropped;
         IF NOT FOUND THEN
             SELECT coalesce(max(position), 0) + 1 INTO v_pos FROM etl_rollback.tracked_column WHERE table_id = v_table_id;
+            -- statements numbered below this did not log the column, even if it existed then
+            v_since := coalesce(v_since, nextval('etl_rollback.change_seq'));
             INSERT INTO etl_rollback.tracked_column (table_id, position, column_name, attnum, type_name,
-                                                     key_position, generated, identity_always)
+                                                     key_position, generated, identity_always, logged_since)
                 VALUES (v_table_id, v_pos, v_col.name, v_col.attnum, v_col.type_name,
-                        v_col.key_position, v_col.generated, v_col.identity_always);
+                        v_col.key_position, v_col.generated, v_col.identity_always, v_since);
             EXECUTE format('ALTER TABLE etl_rollback.%I ADD COLUMN %I %s, ADD COLUMN %I %s',
                            'log_' || v_table_id, 'o' || v_pos, v_col.type_name, 'n' || v_pos, v_col.type_name);
             v_new_cols := true;

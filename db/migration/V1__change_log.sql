@@ -44,6 +44,7 @@ CREATE TABLE etl_rollback.tracked_column (
     generated    boolean NOT NULL DEFAULT false,
     identity_always boolean NOT NULL DEFAULT false,
     dropped      boolean NOT NULL DEFAULT false,
+    logged_since bigint NOT NULL,
     PRIMARY KEY (table_id, position)
 );
 
@@ -101,6 +102,7 @@ COMMENT ON COLUMN etl_rollback.tracked_column.type_name IS 'Type of the log colu
 COMMENT ON COLUMN etl_rollback.tracked_column.key_position IS 'Position in the row key, or null.';
 COMMENT ON COLUMN etl_rollback.tracked_column.generated IS 'A stored generated column: logged, never written back.';
 COMMENT ON COLUMN etl_rollback.tracked_column.identity_always IS 'GENERATED ALWAYS AS IDENTITY: restored with OVERRIDING SYSTEM VALUE.';
+COMMENT ON COLUMN etl_rollback.tracked_column.logged_since IS 'change_seq value when logging of the column began: statements numbered below it did not log it.';
 COMMENT ON COLUMN etl_rollback.tracked_column.dropped IS 'The column no longer exists in the table; older log rows keep its values.';
 
 COMMENT ON TABLE etl_rollback.migration IS 'One row per migration id that changed a tracked table or set a checkpoint.';

@@ -292,6 +292,38 @@ class ReverserIT {
     }
 
     @Test
+    void columnAddedWithoutTrackingAgainIsRefused() throws SQLException {
+        sql("alter table shop.customers add column tier text default 'basic'");
+        tagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
+        Map<String, String> current = state();
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOfSatisfying(EtlRollbackException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                .hasMessageContaining("no longer has the columns its log was written with")
+                .hasMessageContaining("track the table again");
+        assertThat(state()).isEqualTo(current);
+    }
+
+    @Test
+    void columnLoggedOnlyAfterTheMigrationChangedTheTableIsRefused() throws SQLException {
+        sql("alter table shop.customers add column tier text default 'basic'");
+        tagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
+        sql("select etl_rollback.track('shop.customers')");
+        tagged("m2", "update shop.customers set tier = 'silver' where id = 10");
+        Map<String, String> current = state();
+
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOfSatisfying(EtlRollbackException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                .hasMessageContaining("[tier]")
+                .hasMessageContaining("Nothing was changed");
+        assertThat(state()).isEqualTo(current);
+
+        reverser.rollback("m2", RollbackOptions.defaults().withVerify(true));
+        assertThat(DB.dsl().fetchValue("select tier from shop.customers where id = 10")).isEqualTo("basic");
+    }
+
+    @Test
     void unknownMigrationIsAnError() {
         assertThatThrownBy(() -> reverser.rollback("nope"))
                 .isInstanceOfSatisfying(EtlRollbackException.class,

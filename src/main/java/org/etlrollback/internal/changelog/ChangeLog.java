@@ -22,6 +22,7 @@ import org.etlrollback.internal.schema.tables.records.MigrationRecord;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Record;
+import org.jooq.impl.DSL;
 
 /**
  * Reads the change log's catalog: migrations, the tables they changed and how those tables are logged.
@@ -75,7 +76,9 @@ public final class ChangeLog {
                 .where(STATEMENT.MIG.eq(mig)).orderBy(STATEMENT.TABLE_ID).fetch(STATEMENT.TABLE_ID);
         List<LoggedTable> tables = new ArrayList<>();
         for (int tableId : tableIds) {
-            tables.add(loggedTable(tableId));
+            LoggedTable table = loggedTable(tableId);
+            checkColumnsLogged(mig, table);
+            tables.add(table);
         }
         return tables;
     }
@@ -104,11 +107,32 @@ public final class ChangeLog {
                 .where(TRACKED_COLUMN.TABLE_ID.eq(tableId)).and(TRACKED_COLUMN.DROPPED.isFalse())
                 .orderBy(TRACKED_COLUMN.POSITION)
                 .fetch(r -> new LoggedColumn(r.getPosition(), r.getColumnName(), r.getTypeName(),
-                        Optional.ofNullable(r.getKeyPosition()), r.getGenerated(), r.getIdentityAlways()));
+                        Optional.ofNullable(r.getKeyPosition()), r.getGenerated(), r.getIdentityAlways(),
+                        r.getLoggedSince()));
         LoggedTable table = new LoggedTable(tableId, schema, tracked.get(field(name("c", "relname"), String.class)),
                 tracked.get(qualified), relid, columns);
         checkShape(table, logged);
         return table;
+    }
+
+    /**
+     * Every column must have been logged by all of the migration's statements on the table: a column added to
+     * the table (and logged from the next track on) after the migration changed it has no before-image there.
+     */
+    private void checkColumnsLogged(int mig, LoggedTable table) {
+        Long firstStmt = dsl.select(DSL.min(STATEMENT.STMT)).from(STATEMENT)
+                .where(STATEMENT.MIG.eq(mig)).and(STATEMENT.TABLE_ID.eq(table.tableId()))
+                .fetchSingle().value1();
+        List<String> unlogged = table.columns().stream()
+                .filter(c -> c.loggedSince() > firstStmt)
+                .map(LoggedColumn::name)
+                .toList();
+        if (!unlogged.isEmpty()) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "table " + table.qualifiedName() + " has column(s) "
+                    + unlogged + " that were not logged when the migration changed it (they were added to the table "
+                    + "and tracked later); their before-images are unknown, so its rows cannot be restored exactly. "
+                    + "Nothing was changed.");
+        }
     }
 
     /** The table's columns must be those the log holds: same names (by attnum) and types. */
