@@ -58,13 +58,29 @@ BEGIN
 END
 $$;
 
--- _log_statement: record one logged statement; called by the capture functions.
+-- _log_statement: record one logged statement when the capture function's direct insert found no
+-- active migration for the session's id: registers a new migration, or raises for an inactive one.
 CREATE OR REPLACE FUNCTION etl_rollback._log_statement(p_stmt bigint, p_table_id integer, p_op text, p_rows bigint)
 RETURNS void LANGUAGE plpgsql AS
 $$
 BEGIN
     INSERT INTO etl_rollback.statement (stmt, mig, table_id, op, row_count, txid, changed_at)
         VALUES (p_stmt, etl_rollback._session_migration(), p_table_id, p_op, p_rows, txid_current(), clock_timestamp());
+END
+$$;
+
+-- _renumber: give the rows of a statement beyond its first block of 1048576 numbers their own blocks
+-- (the capture numbers rows from the first block only: a statement that large is rare).
+CREATE OR REPLACE FUNCTION etl_rollback._renumber(p_table_id integer, p_stmt bigint, p_rows bigint)
+RETURNS void LANGUAGE plpgsql AS
+$$
+DECLARE
+    v_blocks bigint[];
+BEGIN
+    v_blocks := ARRAY(SELECT nextval('etl_rollback.change_seq') FROM generate_series(1, (p_rows - 1) / 1048576));
+    EXECUTE format('UPDATE etl_rollback.%I SET seq = $2[(seq - $1) / 1048576] + (seq - $1) %% 1048576'
+                   ' WHERE stmt = $1 AND seq >= $1 + 1048576', 'log_' || p_table_id)
+        USING p_stmt, v_blocks;
 END
 $$;
 
@@ -125,7 +141,7 @@ DECLARE
     v_src_old text;
     v_src_new text;
     v_insert  text;
-    v_seq     text := 'v_blocks[(n."etl_rollback.ordinal" - 1) / 1048576 + 1] + (n."etl_rollback.ordinal" - 1) % 1048576';
+    v_seq     text := 'v_stmt + n."etl_rollback.ordinal" - 1';
 BEGIN
     SELECT string_agg(format('o%s', position), ', ' ORDER BY position),
            string_agg(format('n%s', position), ', ' ORDER BY position),
@@ -139,16 +155,16 @@ BEGIN
     -- Old and new transition rows of an update are stored pairwise in the same order: pairing them by
     -- ordinal stays right when the statement changes the key itself.
     v_insert := CASE p_event
-        WHEN 'I' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_blocks[1], %s'
+        WHEN 'I' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_stmt, %s'
                              ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM new_rows) n',
                              v_log, v_new, v_seq, v_src_new)
-        WHEN 'D' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_blocks[1], %s'
+        WHEN 'D' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_stmt, %s'
                              ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM old_rows) o',
                              v_log, v_old, replace(v_seq, 'n.', 'o.'), v_src_old)
-        WHEN 'T' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_blocks[1], %s'
+        WHEN 'T' THEN format('INSERT INTO %s (seq, stmt, %s) SELECT %s, v_stmt, %s'
                              ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM ONLY %s) o',
                              v_log, v_old, replace(v_seq, 'n.', 'o.'), v_src_old, p_rel)
-        WHEN 'U' THEN format('INSERT INTO %s (seq, stmt, %s, %s) SELECT %s, v_blocks[1], %s, %s'
+        WHEN 'U' THEN format('INSERT INTO %s (seq, stmt, %s, %s) SELECT %s, v_stmt, %s, %s'
                              ' FROM (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM old_rows) o'
                              ' JOIN (SELECT row_number() OVER () AS "etl_rollback.ordinal", * FROM new_rows) n'
                              ' ON o."etl_rollback.ordinal" = n."etl_rollback.ordinal"',
@@ -164,26 +180,33 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit 
 $body$
 #variable_conflict use_variable
 DECLARE
-    v_rows   bigint;
-    v_blocks bigint[];
+    v_stmt bigint;
+    v_rows bigint;
 BEGIN
     IF coalesce(current_setting('etl_rollback.migration_id', true), '') = '' THEN
         RETURN NULL;
     END IF;
-    SELECT count(*) INTO v_rows FROM %s;
+    -- change_seq steps by 1048576: one call numbers the statement and up to that many rows
+    v_stmt := nextval('etl_rollback.change_seq');
+    %s;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
     IF v_rows = 0 THEN
         RETURN NULL;
     END IF;
-    -- change_seq hands out blocks of 1048576 numbers: one call per block, not one per row
-    v_blocks := ARRAY(SELECT nextval('etl_rollback.change_seq') FROM generate_series(1, (v_rows + 1048575) / 1048576));
-    %s;
-    PERFORM etl_rollback._log_statement(v_blocks[1], %s, %L, v_rows);
+    IF v_rows > 1048576 THEN
+        PERFORM etl_rollback._renumber(%s, v_stmt, v_rows);
+    END IF;
+    INSERT INTO etl_rollback.statement (stmt, mig, table_id, op, row_count, txid, changed_at)
+        SELECT v_stmt, m.mig, %s, %L, v_rows, txid_current(), clock_timestamp()
+          FROM etl_rollback.migration m
+         WHERE m.migration_id = current_setting('etl_rollback.migration_id') AND m.status = 'active';
+    IF NOT FOUND THEN
+        PERFORM etl_rollback._log_statement(v_stmt, %s, %L, v_rows);
+    END IF;
     RETURN NULL;
 END
 $body$
-$f$, v_name,
-        CASE p_event WHEN 'I' THEN 'new_rows' WHEN 'T' THEN format('ONLY %s', p_rel) ELSE 'old_rows' END,
-        v_insert, p_table_id, p_event);
+$f$, v_name, v_insert, p_table_id, p_table_id, p_event, p_table_id, p_event);
 END
 $$;
 
@@ -493,6 +516,7 @@ $$;
 REVOKE ALL ON FUNCTION etl_rollback._check_migration_id(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._session_migration() FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._log_statement(bigint, integer, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION etl_rollback._renumber(integer, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._log_type(oid, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._table_key(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._capture_function_source(integer, regclass, text) FROM PUBLIC;
