@@ -132,17 +132,29 @@ public final class Executor {
 
     private void update(TablePlan t, Condition states, boolean restoreConflicts, List<Step> steps) {
         TableSql sql = new TableSql(t.table(), t.planTable());
-        List<LoggedColumn> set = sql.columns(c -> c.isWritable() && !c.isKey() && !c.identityAlways());
+        List<LoggedColumn> set = sql.columns(c -> !c.isKey() && t.restores(c));
         if (set.isEmpty()) {
             return;
         }
         Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
         set.forEach(c -> values.put(field(name(c.name())), TableSql.image("p", "b", c)));
+        steps.addAll(identityGeneration(t, "by default"));
         steps.add(new Step("update " + t.table().qualifiedName(),
                 dsl.update(sql.target("t")).set(values).from(sql.plan("p"))
                         .where(states).and(field(name("p", "action")).eq(inline("U")))
                         .and(sql.keyMatches("t", "p", "b")),
                 t.outcome(restoreConflicts).updated()));
+        steps.addAll(identityGeneration(t, "always"));
+    }
+
+    /** Makes the identity columns the plan restores GENERATED ALWAYS or BY DEFAULT. */
+    private List<Step> identityGeneration(TablePlan t, String generated) {
+        TableSql sql = new TableSql(t.table(), t.planTable());
+        return t.identitiesToRestore().stream()
+                .map(c -> new Step("identity " + c.name() + " of " + t.table().qualifiedName() + " " + generated,
+                        dsl.query("alter table {0} alter column {1} set generated " + generated,
+                                sql.targetUnaliased(), name(c.name())), -1))
+                .toList();
     }
 
     private Step insert(TablePlan t, Condition states, boolean restoreConflicts) {
@@ -167,6 +179,7 @@ public final class Executor {
         Map<Integer, TablePlan> byTable = new LinkedHashMap<>();
         plan.tables().forEach(t -> byTable.put(t.table().tableId(), t));
         List<String> allowed = restoreConflicts ? List.of("ok", "conflict") : List.of("ok");
+        plan.tables().forEach(t -> identityGeneration(t, "by default").forEach(step -> step.query().execute()));
         long done = 0;
         for (Record3<Long, Integer, String> s : dsl.select(STATEMENT.STMT, STATEMENT.TABLE_ID, STATEMENT.OP)
                 .from(STATEMENT)
@@ -183,7 +196,7 @@ public final class Executor {
                         .and(restorable(sql, "n", allowed));
                 case "U" -> {
                     Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
-                    sql.columns(c -> c.isWritable() && !c.identityAlways())
+                    sql.columns(t::restores)
                             .forEach(c -> values.put(field(name(c.name())), TableSql.image("l", "o", c)));
                     yield dsl.update(sql.target("t")).set(values).from(sql.log("l"))
                             .where(ofStatement).and(sql.keyMatches("t", "l", "n"))
@@ -205,6 +218,7 @@ public final class Executor {
             }
             progress.update("replay " + t.table().qualifiedName(), Math.min(done, planned), planned);
         }
+        plan.tables().forEach(t -> identityGeneration(t, "always").forEach(step -> step.query().execute()));
     }
 
     /** The log row's key (on the given side) belongs to a plan row that is restored. */
