@@ -20,6 +20,7 @@ import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.internal.schema.tables.records.MigrationRecord;
 import org.jooq.DSLContext;
+import org.jooq.Field;
 import org.jooq.Record;
 
 /**
@@ -80,8 +81,12 @@ public final class ChangeLog {
     }
 
     private LoggedTable loggedTable(int tableId) {
+        // quoted by the server, as etl_rollback.tracked_tables names it (quote_ident also quotes reserved words)
+        Field<String> qualified = field("format('%I.%I', {0}, {1})", String.class, field(name("n", "nspname")),
+                field(name("c", "relname")));
         Record tracked = dsl.select(TRACKED_TABLE.TABLE_NAME, TRACKED_TABLE.RELID,
-                        field(name("n", "nspname"), String.class), field(name("c", "relname"), String.class))
+                        field(name("n", "nspname"), String.class), field(name("c", "relname"), String.class),
+                        qualified)
                 .from(TRACKED_TABLE)
                 .leftJoin(table(name("pg_catalog", "pg_class")).as("c"))
                 .on(field(name("c", "oid")).cast(Long.class).eq(TRACKED_TABLE.RELID))
@@ -102,7 +107,7 @@ public final class ChangeLog {
                 .fetch(r -> new LoggedColumn(r.getPosition(), r.getColumnName(), r.getTypeName(),
                         Optional.ofNullable(r.getKeyPosition()), r.getGenerated(), r.getIdentityAlways()));
         LoggedTable table = new LoggedTable(tableId, schema, tracked.get(field(name("c", "relname"), String.class)),
-                relid, columns);
+                tracked.get(qualified), relid, columns);
         checkShape(table, logged);
         return table;
     }

@@ -6,21 +6,18 @@ import java.util.List;
 /**
  * A tracked table whose log a rollback reads.
  *
- * @param tableId  surrogate id; the log is {@code etl_rollback.log_<tableId>}
- * @param schema   current schema of the table
- * @param name     current name of the table
- * @param relid    the table's OID
- * @param columns  the logged columns that still exist in the table, by position
+ * @param tableId       surrogate id; the log is {@code etl_rollback.log_<tableId>}
+ * @param schema        current schema of the table
+ * @param name          current name of the table
+ * @param qualifiedName schema-qualified and quoted where needed (by the server's rules), as reports print it
+ * @param relid         the table's OID
+ * @param columns       the logged columns that still exist in the table, by position
  */
-public record LoggedTable(int tableId, String schema, String name, long relid, List<LoggedColumn> columns) {
+public record LoggedTable(int tableId, String schema, String name, String qualifiedName, long relid,
+                          List<LoggedColumn> columns) {
 
     public LoggedTable {
         columns = List.copyOf(columns);
-    }
-
-    /** Schema-qualified and quoted where needed, as reports print it. */
-    public String qualifiedName() {
-        return quote(schema) + "." + quote(name);
     }
 
     public String logTable() {
@@ -35,9 +32,5 @@ public record LoggedTable(int tableId, String schema, String name, long relid, L
 
     public boolean hasIdentityAlways() {
         return columns.stream().anyMatch(LoggedColumn::identityAlways);
-    }
-
-    private static String quote(String identifier) {
-        return identifier.matches("[a-z_][a-z0-9_$]*") ? identifier : '"' + identifier.replace("\"", "\"\"") + '"';
     }
 }
