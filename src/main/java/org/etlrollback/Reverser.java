@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.etlrollback.internal.changelog.ChangeLog;
@@ -133,10 +134,14 @@ public final class Reverser {
             dsl.execute("set local intervalstyle = 'postgres'");
             dsl.execute("set local bytea_output = 'hex'");
             dsl.execute("set constraints all deferred");
-            LoggedMigration migration = changeLog.migration(migrationId).orElseThrow(() -> new EtlRollbackException(
-                    ErrorCode.FAILED, "unknown migration id " + migrationId
-                            + ": no changes were logged under it (etl_rollback.migrations lists the known ones)"));
-            return rollback(migration, options.onConflict(), true);
+            Optional<LoggedMigration> migration = changeLog.migration(migrationId);
+            if (migration.isEmpty() && changeLog.isBeingWritten(migrationId)) {
+                throw beingWritten(migrationId);
+            }
+            return rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
+                    "unknown migration id " + migrationId
+                            + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
+                    options.onConflict(), true);
         }
 
         private RollbackResult rollback(LoggedMigration found, ConflictPolicy policy, boolean top) {
@@ -151,10 +156,8 @@ public final class Reverser {
                 return result(migration, "", RollbackResult.Outcome.ALREADY_ROLLED_BACK, List.of(), null, false,
                         false);
             }
-            if (changeLog.isBeingWritten(migration.mig())) {
-                throw new EtlRollbackException(ErrorCode.FAILED, "migration " + migration.migrationId()
-                        + " is still being written by an open transaction; roll it back after that transaction ends."
-                        + " Nothing was changed.");
+            if (changeLog.isBeingWritten(migration.migrationId())) {
+                throw beingWritten(migration.migrationId());
             }
             long uptoSeq = migration.undoneAfterSeq().orElse(Long.MAX_VALUE);
             long fromSeq = 0;
@@ -220,6 +223,12 @@ public final class Reverser {
             finish(migration, status, undoneAfter);
             return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                     : RollbackResult.Outcome.ROLLED_BACK, counts, plan, replayed, options.verify());
+        }
+
+        private static EtlRollbackException beingWritten(String migrationId) {
+            return new EtlRollbackException(ErrorCode.FAILED, "migration " + migrationId
+                    + " is still being written by an open transaction; roll it back after that transaction ends."
+                    + " Nothing was changed.");
         }
 
         /** Locks the tables in a fixed order against writes; a lock not granted in time names the table. */

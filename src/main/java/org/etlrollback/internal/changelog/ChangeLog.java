@@ -7,7 +7,6 @@ import static org.etlrollback.internal.schema.Tables.TRACKED_COLUMN;
 import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.name;
-import static org.jooq.impl.DSL.selectDistinct;
 import static org.jooq.impl.DSL.table;
 import static org.jooq.impl.DSL.val;
 
@@ -27,6 +26,9 @@ import org.jooq.Record;
  * Reads the change log's catalog: migrations, the tables they changed and how those tables are logged.
  */
 public final class ChangeLog {
+    /** First key of the advisory locks that writers under a migration id hold ('ERLW'). */
+    private static final int WRITER_LOCK_CLASS = 0x45524c57;
+
     private final DSLContext dsl;
 
     public ChangeLog(DSLContext dsl) {
@@ -58,12 +60,15 @@ public final class ChangeLog {
                 .orderBy(CHECKPOINT.SEQ).fetch(CHECKPOINT.NAME);
     }
 
-    /** Whether a transaction that wrote under the migration is still open. */
-    public boolean isBeingWritten(int mig) {
-        return dsl.fetchExists(
-                selectDistinct(STATEMENT.TXID).from(STATEMENT)
-                        .where(STATEMENT.MIG.eq(mig))
-                        .and(field("txid_status({0})", String.class, STATEMENT.TXID).eq("in progress")));
+    /**
+     * Whether a transaction that wrote under the migration id is still open. Its rows, and even the id, are
+     * invisible until it commits, but it holds a shared lock on the id until it ends (see
+     * {@code etl_rollback._session_migration}). When none does, this transaction takes the lock exclusively, so
+     * that later writers under the id wait for it to end.
+     */
+    public boolean isBeingWritten(String migrationId) {
+        return !dsl.select(field("pg_try_advisory_xact_lock({0}, hashtext({1}))", Boolean.class,
+                val(WRITER_LOCK_CLASS), val(migrationId))).fetchSingle().value1();
     }
 
     /**
