@@ -197,9 +197,10 @@ public final class Reverser {
 
             boolean partial = fromSeq > 0 || (plan.hasConflicts() && policy == ConflictPolicy.SKIP);
             String status = partial ? "partially_rolled_back" : "rolled_back";
-            // changes after fromSeq are undone now; a skipped row leaves the window open for another attempt
+            // changes after fromSeq are undone now (and those after uptoSeq were before, should the checkpoint be
+            // a later one); a skipped row leaves the window open for another attempt
             long undoneAfter = plan.hasConflicts() && policy == ConflictPolicy.SKIP
-                    ? migration.undoneAfterSeq().orElse(Long.MAX_VALUE) : fromSeq;
+                    ? uptoSeq : Math.min(fromSeq, uptoSeq);
             String rollbackId = rollbackId(migration);
             List<TableRollback> counts = plan.tables().stream().map(t -> t.outcome(restoreConflicts)).toList();
             if (top && options.sqlFile().isPresent()) {
