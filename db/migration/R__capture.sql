@@ -491,6 +491,8 @@ REVOKE ALL ON FUNCTION etl_rollback._prepare_capture(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback.track(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback.untrack(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._refresh_changes_view() FROM PUBLIC;
+-- a rollback checks that a table's columns are still those its log was written with
+GRANT EXECUTE ON FUNCTION etl_rollback._log_type(oid, integer) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback._prepare_capture(regclass) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.track(text) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.untrack(text) TO etl_rollback_admin;
