@@ -134,6 +134,11 @@ public final class Reverser {
             dsl.execute("set local intervalstyle = 'postgres'");
             dsl.execute("set local bytea_output = 'hex'");
             dsl.execute("set constraints all deferred");
+            changeLog.roleThatMayNotRollBack().ifPresent(role -> {
+                throw new EtlRollbackException(ErrorCode.FAILED, "role " + role + " may not roll back "
+                        + migrationId + ": only the owner of etl-rollback and members of etl_rollback_admin may"
+                        + " (GRANT etl_rollback_admin TO " + role + "). Nothing was changed.");
+            });
             Optional<LoggedMigration> migration = changeLog.migration(migrationId);
             if (migration.isEmpty() && changeLog.isBeingWritten(migrationId)) {
                 throw beingWritten(migrationId);

@@ -35,6 +35,16 @@ public final class ChangeLog {
         this.dsl = dsl;
     }
 
+    /**
+     * The current role (quoted where needed), when it may not roll back: only the engine's owner and members of
+     * etl_rollback_admin may change the migrations' status, which every rollback does.
+     */
+    public Optional<String> roleThatMayNotRollBack() {
+        return dsl.select(field("quote_ident(current_user)", String.class))
+                .where(field("has_table_privilege('etl_rollback.migration', 'UPDATE')", Boolean.class).isFalse())
+                .fetchOptional(0, String.class);
+    }
+
     public Optional<LoggedMigration> migration(String migrationId) {
         return dsl.selectFrom(MIGRATION).where(MIGRATION.MIGRATION_ID.eq(migrationId)).fetchOptional()
                 .map(ChangeLog::toMigration);
