@@ -20,6 +20,7 @@ import org.jooq.DSLContext;
 public final class ApplicationTriggers {
     private final DSLContext dsl;
     private final List<Trigger> triggers;
+    private final Map<Long, Trigger> byOid = new HashMap<>();
 
     private record Trigger(long oid, long parentOid, String schema, String table, String name, String mode) {
     }
@@ -40,6 +41,7 @@ public final class ApplicationTriggers {
                         org.jooq.impl.DSL.val(relids))
                 .fetch(r -> new Trigger(r.get(0, Long.class), r.get(1, Long.class), r.get(2, String.class),
                         r.get(3, String.class), r.get(4, String.class), r.get(5, String.class)));
+        triggers.forEach(t -> byOid.put(t.oid(), t));
     }
 
     public void disable() {
@@ -67,8 +69,6 @@ public final class ApplicationTriggers {
 
     /** Whether enabling a trigger this one is a clone of (at any level) also enabled this one. */
     private boolean hasEnabledAncestor(Trigger trigger) {
-        Map<Long, Trigger> byOid = new HashMap<>();
-        triggers.forEach(t -> byOid.put(t.oid(), t));
         for (Trigger t = byOid.get(trigger.parentOid()); t != null; t = byOid.get(t.parentOid())) {
             if (!"D".equals(t.mode())) {
                 return true;
