@@ -2,7 +2,6 @@ package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import org.etlrollback.RollbackOptions;
@@ -158,8 +157,7 @@ class DataTypesRollbackIT {
         DB.reverser().rollback("m1", RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
 
         // a session that prints floats with 15 digits and intervals in SQL standard style, as psql might be set up
-        DB.sql("set extra_float_digits = 0; set intervalstyle = 'sql_standard';\n"
-                + Files.readString(script).replace("\\set ON_ERROR_STOP on\n", ""));
+        DB.runScript(script, "set extra_float_digits = 0; set intervalstyle = 'sql_standard';\n");
 
         assertThat(DB.rows(TABLE)).isEqualTo(before);
         assertThat(differingRows("dt.before_migration")).isZero();

@@ -1,9 +1,19 @@
 package org.etlrollback.rollback;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.etlrollback.ErrorCode;
+import org.etlrollback.EtlRollbackException;
 import org.etlrollback.Reverser;
 import org.etlrollback.TableState;
 import org.etlrollback.TestDatabase;
@@ -45,6 +55,20 @@ final class Scenario {
             tag(c, migrationId);
             s.execute(statements);
         }
+    }
+
+    /**
+     * Runs a --sql script in one session after the given settings, as psql would (JDBC knows no psql
+     * meta-commands).
+     */
+    void runScript(Path script, String settings) throws IOException, SQLException {
+        sql(settings + Files.readString(script).replace("\\set ON_ERROR_STOP on\n", ""));
+    }
+
+    /** Asserts that the call fails with an EtlRollbackException of ErrorCode.FAILED; its message is next. */
+    static AbstractThrowableAssert<?, ? extends Throwable> assertFailed(ThrowingCallable call) {
+        return assertThatThrownBy(call).isInstanceOfSatisfying(EtlRollbackException.class,
+                e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED));
     }
 
     /** Tags the session of the connection with the migration id. */
