@@ -28,7 +28,10 @@ END
 $$;
 
 -- _session_migration: the surrogate of the session's migration id, registered on first use;
--- null when the session is not tagged.
+-- null when the session is not tagged. It takes a shared transaction-level advisory lock on the id
+-- (first key 0x45524c57, 'ERLW'; second key hashtext(id)), held until the writing transaction ends:
+-- its rows and its registration of the id are invisible to other sessions until then, and the lock
+-- is how a rollback of the id sees that it is still being written (and makes later writers wait).
 CREATE OR REPLACE FUNCTION etl_rollback._session_migration()
 RETURNS integer LANGUAGE plpgsql AS
 $$
@@ -40,6 +43,7 @@ BEGIN
     IF v_id IS NULL OR v_id = '' THEN
         RETURN NULL;
     END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(1163021399, pg_catalog.hashtext(v_id));
     SELECT mig, status INTO v_mig, v_status FROM etl_rollback.migration WHERE migration_id = v_id;
     IF v_mig IS NULL THEN
         PERFORM etl_rollback._check_migration_id(v_id);
@@ -186,6 +190,10 @@ BEGIN
     IF coalesce(current_setting('etl_rollback.migration_id', true), '') = '' THEN
         RETURN NULL;
     END IF;
+    -- held until the transaction ends, as by _session_migration: a rollback of the migration sees that
+    -- it is still being written
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(1163021399,
+        pg_catalog.hashtext(current_setting('etl_rollback.migration_id')));
     -- change_seq steps by 1048576: one call numbers the statement and up to that many rows
     v_stmt := nextval('etl_rollback.change_seq');
     %s;
@@ -525,6 +533,8 @@ REVOKE ALL ON FUNCTION etl_rollback._prepare_capture(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback.track(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback.untrack(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._refresh_changes_view() FROM PUBLIC;
+-- a rollback checks that a table's columns are still those its log was written with
+GRANT EXECUTE ON FUNCTION etl_rollback._log_type(oid, integer) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback._prepare_capture(regclass) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.track(text) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.untrack(text) TO etl_rollback_admin;

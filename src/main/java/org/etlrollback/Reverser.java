@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.etlrollback.internal.changelog.ChangeLog;
@@ -136,10 +137,19 @@ public final class Reverser {
             // plans sort and hash large sets in one go; compiling them would cost more than it saves
             dsl.execute("set local work_mem = '128MB'");
             dsl.execute("set local jit = off");
-            LoggedMigration migration = changeLog.migration(migrationId).orElseThrow(() -> new EtlRollbackException(
-                    ErrorCode.FAILED, "unknown migration id " + migrationId
-                            + ": no changes were logged under it (etl_rollback.migrations lists the known ones)"));
-            return rollback(migration, options.onConflict(), true);
+            changeLog.roleThatMayNotRollBack().ifPresent(role -> {
+                throw new EtlRollbackException(ErrorCode.FAILED, "role " + role + " may not roll back "
+                        + migrationId + ": only the owner of etl-rollback and members of etl_rollback_admin may"
+                        + " (GRANT etl_rollback_admin TO " + role + "). Nothing was changed.");
+            });
+            Optional<LoggedMigration> migration = changeLog.migration(migrationId);
+            if (migration.isEmpty() && changeLog.isBeingWritten(migrationId)) {
+                throw beingWritten(migrationId);
+            }
+            return rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
+                    "unknown migration id " + migrationId
+                            + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
+                    options.onConflict(), true);
         }
 
         private RollbackResult rollback(LoggedMigration found, ConflictPolicy policy, boolean top) {
@@ -154,10 +164,8 @@ public final class Reverser {
                 return result(migration, "", RollbackResult.Outcome.ALREADY_ROLLED_BACK, List.of(), null, false,
                         false);
             }
-            if (changeLog.isBeingWritten(migration.mig())) {
-                throw new EtlRollbackException(ErrorCode.FAILED, "migration " + migration.migrationId()
-                        + " is still being written by an open transaction; roll it back after that transaction ends."
-                        + " Nothing was changed.");
+            if (changeLog.isBeingWritten(migration.migrationId())) {
+                throw beingWritten(migration.migrationId());
             }
             long uptoSeq = migration.undoneAfterSeq().orElse(Long.MAX_VALUE);
             long fromSeq = 0;
@@ -197,9 +205,10 @@ public final class Reverser {
 
             boolean partial = fromSeq > 0 || (plan.hasConflicts() && policy == ConflictPolicy.SKIP);
             String status = partial ? "partially_rolled_back" : "rolled_back";
-            // changes after fromSeq are undone now; a skipped row leaves the window open for another attempt
+            // changes after fromSeq are undone now (and those after uptoSeq were before, should the checkpoint be
+            // a later one); a skipped row leaves the window open for another attempt
             long undoneAfter = plan.hasConflicts() && policy == ConflictPolicy.SKIP
-                    ? migration.undoneAfterSeq().orElse(Long.MAX_VALUE) : fromSeq;
+                    ? uptoSeq : Math.min(fromSeq, uptoSeq);
             String rollbackId = rollbackId(migration);
             List<TableRollback> counts = plan.tables().stream().map(t -> t.outcome(restoreConflicts)).toList();
             if (top && options.sqlFile().isPresent()) {
@@ -223,6 +232,12 @@ public final class Reverser {
             finish(migration, status, undoneAfter);
             return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                     : RollbackResult.Outcome.ROLLED_BACK, counts, plan, replayed, options.verify());
+        }
+
+        private static EtlRollbackException beingWritten(String migrationId) {
+            return new EtlRollbackException(ErrorCode.FAILED, "migration " + migrationId
+                    + " is still being written by an open transaction; roll it back after that transaction ends."
+                    + " Nothing was changed.");
         }
 
         /** Locks the tables in a fixed order against writes; a lock not granted in time names the table. */

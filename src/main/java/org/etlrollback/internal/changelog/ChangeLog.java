@@ -7,7 +7,6 @@ import static org.etlrollback.internal.schema.Tables.TRACKED_COLUMN;
 import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.name;
-import static org.jooq.impl.DSL.selectDistinct;
 import static org.jooq.impl.DSL.table;
 import static org.jooq.impl.DSL.val;
 
@@ -28,10 +27,23 @@ import org.jooq.impl.DSL;
  * Reads the change log's catalog: migrations, the tables they changed and how those tables are logged.
  */
 public final class ChangeLog {
+    /** First key of the advisory locks that writers under a migration id hold ('ERLW'). */
+    private static final int WRITER_LOCK_CLASS = 0x45524c57;
+
     private final DSLContext dsl;
 
     public ChangeLog(DSLContext dsl) {
         this.dsl = dsl;
+    }
+
+    /**
+     * The current role (quoted where needed), when it may not roll back: only the engine's owner and members of
+     * etl_rollback_admin may change the migrations' status, which every rollback does.
+     */
+    public Optional<String> roleThatMayNotRollBack() {
+        return dsl.select(field("quote_ident(current_user)", String.class))
+                .where(field("has_table_privilege('etl_rollback.migration', 'UPDATE')", Boolean.class).isFalse())
+                .fetchOptional(0, String.class);
     }
 
     public Optional<LoggedMigration> migration(String migrationId) {
@@ -59,12 +71,15 @@ public final class ChangeLog {
                 .orderBy(CHECKPOINT.SEQ).fetch(CHECKPOINT.NAME);
     }
 
-    /** Whether a transaction that wrote under the migration is still open. */
-    public boolean isBeingWritten(int mig) {
-        return dsl.fetchExists(
-                selectDistinct(STATEMENT.TXID).from(STATEMENT)
-                        .where(STATEMENT.MIG.eq(mig))
-                        .and(field("txid_status({0})", String.class, STATEMENT.TXID).eq("in progress")));
+    /**
+     * Whether a transaction that wrote under the migration id is still open. Its rows, and even the id, are
+     * invisible until it commits, but it holds a shared lock on the id until it ends (see
+     * {@code etl_rollback._session_migration}). When none does, this transaction takes the lock exclusively, so
+     * that later writers under the id wait for it to end.
+     */
+    public boolean isBeingWritten(String migrationId) {
+        return !dsl.select(field("pg_try_advisory_xact_lock({0}, hashtext({1}))", Boolean.class,
+                val(WRITER_LOCK_CLASS), val(migrationId))).fetchSingle().value1();
     }
 
     /**
@@ -84,8 +99,9 @@ public final class ChangeLog {
     }
 
     private LoggedTable loggedTable(int tableId) {
-        Field<String> qualified = field("quote_ident({0}) || '.' || quote_ident({1})", String.class,
-                field(name("n", "nspname")), field(name("c", "relname")));
+        // quoted by the server, as etl_rollback.tracked_tables names it (quote_ident also quotes reserved words)
+        Field<String> qualified = field("format('%I.%I', {0}, {1})", String.class, field(name("n", "nspname")),
+                field(name("c", "relname")));
         Record tracked = dsl.select(TRACKED_TABLE.TABLE_NAME, TRACKED_TABLE.RELID,
                         field(name("n", "nspname"), String.class), field(name("c", "relname"), String.class),
                         qualified)

@@ -6,12 +6,12 @@ import java.util.List;
 /**
  * A tracked table whose log a rollback reads.
  *
- * @param tableId  surrogate id; the log is {@code etl_rollback.log_<tableId>}
- * @param schema   current schema of the table
- * @param name     current name of the table
- * @param qualifiedName schema-qualified and quoted where needed, as PostgreSQL prints it
- * @param relid    the table's OID
- * @param columns  the logged columns that still exist in the table, by position
+ * @param tableId       surrogate id; the log is {@code etl_rollback.log_<tableId>}
+ * @param schema        current schema of the table
+ * @param name          current name of the table
+ * @param qualifiedName schema-qualified and quoted where needed (by the server's rules), as reports print it
+ * @param relid         the table's OID
+ * @param columns       the logged columns that still exist in the table, by position
  */
 public record LoggedTable(int tableId, String schema, String name, String qualifiedName, long relid,
                           List<LoggedColumn> columns) {

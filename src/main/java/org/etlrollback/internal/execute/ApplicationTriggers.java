@@ -2,7 +2,9 @@ package org.etlrollback.internal.execute;
 
 import static org.jooq.impl.DSL.name;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.jooq.DSLContext;
 
@@ -10,46 +12,68 @@ import org.jooq.DSLContext;
  * The application's own triggers on the tables a rollback writes. They are disabled for the rollback's
  * transaction (a restored row must not get a new {@code updated_at}, nor a derived table be adjusted twice: its
  * own changes are rolled back from the log too) and enabled again, as they were, before it commits.
+ *
+ * <p>Enabling or disabling a trigger of a partitioned table does the same to its clones on the partitions, so
+ * triggers are set back to their modes partitioned tables first, and a clone that was disabled under an enabled
+ * trigger is disabled again.
  */
 public final class ApplicationTriggers {
     private final DSLContext dsl;
-    private final List<Trigger> enabled;
+    private final List<Trigger> triggers;
+    private final Map<Long, Trigger> byOid = new HashMap<>();
 
-    private record Trigger(String schema, String table, String name, String mode) {
+    private record Trigger(long oid, long parentOid, String schema, String table, String name, String mode) {
     }
 
     public ApplicationTriggers(DSLContext dsl, RollbackPlan plan) {
         this.dsl = dsl;
         Long[] relids = plan.tables().stream().map(t -> t.table().relid()).toArray(Long[]::new);
-        this.enabled = dsl.resultQuery(
-                        "select n.nspname::text, c.relname::text, t.tgname::text, t.tgenabled::text"
+        this.triggers = dsl.resultQuery(
+                        "select t.oid::bigint, t.tgparentid::bigint,"
+                                + " n.nspname::text, c.relname::text, t.tgname::text, t.tgenabled::text"
                                 + " from pg_catalog.pg_trigger t"
                                 + " join pg_catalog.pg_class c on c.oid = t.tgrelid"
                                 + " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
-                                + " where not t.tgisinternal and t.tgenabled <> 'D'"
+                                + " where not t.tgisinternal"
                                 + " and t.tgname not like 'etl\\_rollback\\_capture\\_%'"
                                 + " and coalesce(pg_partition_root(t.tgrelid), t.tgrelid)::bigint = any({0})"
-                                + " order by 1, 2, 3",
+                                + " order by (select count(*) from pg_partition_ancestors(t.tgrelid)), 1, 2, 3",
                         org.jooq.impl.DSL.val(relids))
-                .fetch(r -> new Trigger(r.get(0, String.class), r.get(1, String.class), r.get(2, String.class),
-                        r.get(3, String.class)));
+                .fetch(r -> new Trigger(r.get(0, Long.class), r.get(1, Long.class), r.get(2, String.class),
+                        r.get(3, String.class), r.get(4, String.class), r.get(5, String.class)));
+        triggers.forEach(t -> byOid.put(t.oid(), t));
     }
 
     public void disable() {
-        for (Trigger t : enabled) {
-            dsl.execute("alter table {0} disable trigger {1}", name(t.schema(), t.table()), name(t.name()));
+        for (Trigger t : triggers) {
+            if (!"D".equals(t.mode())) {
+                dsl.execute("alter table {0} disable trigger {1}", name(t.schema(), t.table()), name(t.name()));
+            }
         }
     }
 
     public void restore() {
-        for (Trigger t : enabled) {
+        for (Trigger t : triggers) {
+            if ("D".equals(t.mode()) && !hasEnabledAncestor(t)) {
+                continue;
+            }
             String mode = switch (t.mode()) {
-                case "A" -> "always ";
-                case "R" -> "replica ";
-                default -> "";
+                case "A" -> "enable always";
+                case "R" -> "enable replica";
+                case "D" -> "disable";
+                default -> "enable";
             };
-            dsl.execute("alter table {0} enable " + mode + "trigger {1}", name(t.schema(), t.table()),
-                    name(t.name()));
+            dsl.execute("alter table {0} " + mode + " trigger {1}", name(t.schema(), t.table()), name(t.name()));
         }
+    }
+
+    /** Whether enabling a trigger this one is a clone of (at any level) also enabled this one. */
+    private boolean hasEnabledAncestor(Trigger trigger) {
+        for (Trigger t = byOid.get(trigger.parentOid()); t != null; t = byOid.get(t.parentOid())) {
+            if (!"D".equals(t.mode())) {
+                return true;
+            }
+        }
+        return false;
     }
 }

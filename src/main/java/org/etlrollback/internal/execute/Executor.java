@@ -38,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * Carries out a plan, set-based: per table one DELETE, one UPDATE and one INSERT joined with the plan.
  *
  * <p>Deletes run children first, updates and inserts parents first. If that order breaks a constraint (a child
- * re-pointed at a row the migration inserted, a unique value moved between rows), the other order is tried,
- * and where no set-based order exists the inverse of each logged statement is replayed, newest first, as the
- * migration's own statements once passed every constraint in the opposite order.
+ * re-pointed at a row the migration inserted, a unique value moved between rows), or an update misses rows it
+ * should restore (a delete cascaded to a child the migration re-pointed at a row it inserted), the other order
+ * is tried, and where no set-based order exists the inverse of each logged statement is replayed, newest first,
+ * as the migration's own statements once passed every constraint in the opposite order.
  */
 public final class Executor {
     private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
@@ -59,7 +60,8 @@ public final class Executor {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
-        List<List<Step>> orders = List.of(deletesFirst(plan, states), insertsFirst(plan, states));
+        List<List<Step>> orders = List.of(deletesFirst(plan, states, restoreConflicts),
+                insertsFirst(plan, states, restoreConflicts));
         for (List<Step> order : orders) {
             if (attempt(order, planned, progress)) {
                 return false;
@@ -71,21 +73,22 @@ public final class Executor {
         return true;
     }
 
-    private record Step(String description, Query query) {
+    /** One statement of an order; {@code rows} is how many rows it must change, or -1 when that may vary. */
+    private record Step(String description, Query query, long rows) {
     }
 
-    private List<Step> deletesFirst(RollbackPlan plan, Condition states) {
+    private List<Step> deletesFirst(RollbackPlan plan, Condition states, boolean restoreConflicts) {
         List<Step> steps = new ArrayList<>();
         plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
-        plan.tables().forEach(t -> update(t, states, steps));
-        plan.tables().forEach(t -> steps.add(insert(t, states)));
+        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
+        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
         return steps;
     }
 
-    private List<Step> insertsFirst(RollbackPlan plan, Condition states) {
+    private List<Step> insertsFirst(RollbackPlan plan, Condition states, boolean restoreConflicts) {
         List<Step> steps = new ArrayList<>();
-        plan.tables().forEach(t -> steps.add(insert(t, states)));
-        plan.tables().forEach(t -> update(t, states, steps));
+        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
+        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
         plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
         return steps;
     }
@@ -95,7 +98,15 @@ public final class Executor {
         long done = 0;
         try {
             for (Step step : steps) {
-                done += step.query().execute();
+                int rows = step.query().execute();
+                if (step.rows() >= 0 && rows != step.rows()) {
+                    // a delete cascaded to rows this step restores: they are gone, and the order is wrong
+                    LOG.debug("Order failed: {} changed {} row(s) instead of {}, trying the next", step.description(),
+                            rows, step.rows());
+                    rollbackTo(savepoint);
+                    return false;
+                }
+                done += rows;
                 progress.update(step.description(), done, planned);
             }
             release(savepoint);
@@ -110,35 +121,50 @@ public final class Executor {
         }
     }
 
+    /** Deletes may find fewer rows than planned: a row a cascade deleted first is gone as it should be. */
     private Step delete(TablePlan t, Condition states) {
         TableSql sql = new TableSql(t.table(), t.planTable());
         return new Step("delete " + t.table().qualifiedName(),
                 dsl.deleteFrom(sql.target("t")).using(sql.plan("p"))
                         .where(states).and(field(name("p", "action")).eq(inline("D")))
-                        .and(sql.keyMatches("t", "p", "b")));
+                        .and(sql.keyMatches("t", "p", "b")), -1);
     }
 
-    private void update(TablePlan t, Condition states, List<Step> steps) {
+    private void update(TablePlan t, Condition states, boolean restoreConflicts, List<Step> steps) {
         TableSql sql = new TableSql(t.table(), t.planTable());
-        List<LoggedColumn> set = sql.columns(c -> c.isWritable() && !c.isKey() && !c.identityAlways());
+        List<LoggedColumn> set = sql.columns(c -> !c.isKey() && t.restores(c));
         if (set.isEmpty()) {
             return;
         }
         Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
         set.forEach(c -> values.put(field(name(c.name())), TableSql.image("p", "b", c)));
+        steps.addAll(identityGeneration(t, "by default"));
         steps.add(new Step("update " + t.table().qualifiedName(),
                 dsl.update(sql.target("t")).set(values).from(sql.plan("p"))
                         .where(states).and(field(name("p", "action")).eq(inline("U")))
-                        .and(sql.keyMatches("t", "p", "b"))));
+                        .and(sql.keyMatches("t", "p", "b")),
+                t.outcome(restoreConflicts).updated()));
+        steps.addAll(identityGeneration(t, "always"));
     }
 
-    private Step insert(TablePlan t, Condition states) {
+    /** Makes the identity columns the plan restores GENERATED ALWAYS or BY DEFAULT. */
+    private List<Step> identityGeneration(TablePlan t, String generated) {
+        TableSql sql = new TableSql(t.table(), t.planTable());
+        return t.identitiesToRestore().stream()
+                .map(c -> new Step("identity " + c.name() + " of " + t.table().qualifiedName() + " " + generated,
+                        dsl.query("alter table {0} alter column {1} set generated " + generated,
+                                sql.targetUnaliased(), name(c.name())), -1))
+                .toList();
+    }
+
+    private Step insert(TablePlan t, Condition states, boolean restoreConflicts) {
         TableSql sql = new TableSql(t.table(), t.planTable());
         List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
         return new Step("insert " + t.table().qualifiedName(), insertQuery(sql, cols,
                 select(cols.stream().map(c -> TableSql.image("p", "b", c)).toList())
                         .from(sql.plan("p"))
-                        .where(states).and(field(name("p", "action")).eq(inline("I")))));
+                        .where(states).and(field(name("p", "action")).eq(inline("I")))),
+                t.outcome(restoreConflicts).inserted());
     }
 
     private Query insertQuery(TableSql sql, List<LoggedColumn> cols, org.jooq.Select<?> rows) {
@@ -153,6 +179,7 @@ public final class Executor {
         Map<Integer, TablePlan> byTable = new LinkedHashMap<>();
         plan.tables().forEach(t -> byTable.put(t.table().tableId(), t));
         List<String> allowed = restoreConflicts ? List.of("ok", "conflict") : List.of("ok");
+        plan.tables().forEach(t -> identityGeneration(t, "by default").forEach(step -> step.query().execute()));
         long done = 0;
         for (Record3<Long, Integer, String> s : dsl.select(STATEMENT.STMT, STATEMENT.TABLE_ID, STATEMENT.OP)
                 .from(STATEMENT)
@@ -169,7 +196,7 @@ public final class Executor {
                         .and(restorable(sql, "n", allowed));
                 case "U" -> {
                     Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
-                    sql.columns(c -> c.isWritable() && !c.identityAlways())
+                    sql.columns(t::restores)
                             .forEach(c -> values.put(field(name(c.name())), TableSql.image("l", "o", c)));
                     yield dsl.update(sql.target("t")).set(values).from(sql.log("l"))
                             .where(ofStatement).and(sql.keyMatches("t", "l", "n"))
@@ -191,6 +218,7 @@ public final class Executor {
             }
             progress.update("replay " + t.table().qualifiedName(), Math.min(done, planned), planned);
         }
+        plan.tables().forEach(t -> identityGeneration(t, "always").forEach(step -> step.query().execute()));
     }
 
     /** The log row's key (on the given side) belongs to a plan row that is restored. */

@@ -10,6 +10,7 @@ import static org.jooq.impl.DSL.rowNumber;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.select;
+import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.table;
 import static org.jooq.impl.DSL.when;
 
@@ -153,7 +154,25 @@ public final class Planner {
                 counts.getOrDefault("ok:D", 0L), counts.getOrDefault("ok:U", 0L), counts.getOrDefault("ok:I", 0L),
                 unchanged, conflicts,
                 counts.getOrDefault("conflict:D", 0L), counts.getOrDefault("conflict:U", 0L),
-                counts.getOrDefault("conflict:I", 0L));
+                counts.getOrDefault("conflict:I", 0L), identitiesToRestore(sql));
+    }
+
+    /**
+     * The GENERATED ALWAYS identity columns outside the key that rows to update no longer hold their old values
+     * in (a migration can set them to DEFAULT): an UPDATE can write them only while they are BY DEFAULT.
+     */
+    private List<LoggedColumn> identitiesToRestore(TableSql sql) {
+        List<LoggedColumn> identities = new ArrayList<>();
+        for (LoggedColumn c : sql.columns(c -> c.identityAlways() && !c.isKey())) {
+            if (dsl.fetchExists(selectOne().from(sql.plan("p"))
+                    .join(sql.target("t")).on(sql.keyMatches("t", "p", "b"))
+                    .where(field(name("p", "action")).eq(inline("U")))
+                    .and(field(name("p", "state")).ne(inline("done")))
+                    .and(TableSql.image("p", "b", c).isDistinctFrom(TableSql.column("t", c))))) {
+                identities.add(c);
+            }
+        }
+        return identities;
     }
 
     private static List<SelectFieldOrAsterisk> side(Field<Long> stmt, int side, TableSql sql, String prefix) {

@@ -65,10 +65,11 @@ public final class ScriptWriter {
             }
             for (TablePlan t : plan.tables()) {
                 TableSql sql = new TableSql(t.table(), t.planTable());
-                List<LoggedColumn> set = sql.columns(c -> c.isWritable() && !c.isKey() && !c.identityAlways());
+                List<LoggedColumn> set = sql.columns(c -> !c.isKey() && t.restores(c));
                 if (set.isEmpty()) {
                     continue;
                 }
+                identityGeneration(out, t, "BY DEFAULT");
                 List<LoggedColumn> cols = new ArrayList<>(sql.keys());
                 cols.addAll(set);
                 List<String> assignments = set.stream().map(c -> quote(c.name()) + " = v." + quote(c.name())).toList();
@@ -77,6 +78,7 @@ public final class ScriptWriter {
                 rows(out, sql, states, "U", cols, values -> "UPDATE " + dsl.render(sql.targetUnaliased())
                         + " AS t SET " + String.join(", ", assignments) + "\n  FROM (VALUES\n" + values + ") AS v("
                         + names(cols) + ")\n WHERE " + String.join(" AND ", keyMatch) + ";\n");
+                identityGeneration(out, t, "ALWAYS");
             }
             for (TablePlan t : plan.tables()) {
                 TableSql sql = new TableSql(t.table(), t.planTable());
@@ -92,6 +94,14 @@ public final class ScriptWriter {
         } catch (IOException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, "could not write the SQL script " + file + ": "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** Makes the identity columns the plan restores GENERATED ALWAYS or BY DEFAULT. */
+    private void identityGeneration(BufferedWriter out, TablePlan t, String generated) throws IOException {
+        for (LoggedColumn c : t.identitiesToRestore()) {
+            out.write("ALTER TABLE " + dsl.render(new TableSql(t.table(), t.planTable()).targetUnaliased())
+                    + " ALTER COLUMN " + quote(c.name()) + " SET GENERATED " + generated + ";\n");
         }
     }
 

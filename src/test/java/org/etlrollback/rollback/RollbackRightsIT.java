@@ -1,0 +1,106 @@
+package org.etlrollback.rollback;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import org.etlrollback.Reverser;
+import org.etlrollback.RollbackOptions;
+import org.etlrollback.RollbackResult;
+import org.etlrollback.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Who may roll back: a member of etl_rollback_admin with rights on the application's tables, no superuser
+ * needed; an application role that ran the migration may not, and is told so.
+ */
+class RollbackRightsIT {
+    private static final Scenario DB = new Scenario(TestDatabase.forClass(RollbackRightsIT.class));
+    private static final String[] TABLES = {"shop.customers", "shop.orders"};
+    private static TestDatabase.Login admin;
+    private static TestDatabase.Login application;
+
+    @BeforeAll
+    static void roles() throws SQLException {
+        admin = DB.db().createLogin("rollback_admin", "etl_rollback_admin");
+        application = DB.db().createLogin("etl_job");
+    }
+
+    @BeforeEach
+    void schema() throws SQLException {
+        DB.forgetMigrations();
+        DB.sql("""
+                drop schema if exists shop cascade;
+                create schema shop;
+                create table shop.customers (id int primary key, name text not null, balance numeric(12,2));
+                create table shop.orders (id int primary key,
+                    customer_id int not null references shop.customers on delete cascade, amount numeric(12,2));
+                insert into shop.customers select g, 'c' || g, g * 1.5 from generate_series(1, 20) g;
+                insert into shop.orders select g, 1 + g %% 20, g from generate_series(1, 40) g;
+                select etl_rollback.track('shop.customers');
+                select etl_rollback.track('shop.orders');
+                grant usage on schema shop to %1$s, %2$s;
+                grant select, insert, update, delete on shop.customers, shop.orders to %1$s, %2$s;
+                """.formatted(admin.user(), application.user()));
+    }
+
+    /** The application role runs a migration, as an ETL job would. */
+    private static void migrate() throws SQLException {
+        try (Connection c = application.connect(); Statement s = c.createStatement()) {
+            Scenario.tag(c, "m1");
+            s.execute("""
+                    insert into shop.customers values (100, 'new', 0);
+                    update shop.customers set balance = 0 where id <= 5;
+                    delete from shop.customers where id = 6;
+                    insert into shop.orders values (100, 100, 1);
+                    """);
+        }
+    }
+
+    @Test
+    void memberOfTheAdminRoleWhoIsNotSuperuserRollsBack() throws SQLException {
+        assertThat(DB.text("select rolsuper::text from pg_roles where rolname = ?", admin.user())).isEqualTo("false");
+        Map<String, String> before = DB.state(TABLES);
+        migrate();
+
+        RollbackResult result = Reverser.using(admin.dataSource())
+                .rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(DB.status("m1")).isEqualTo("rolled_back");
+        assertThat(DB.count("select count(*) from etl_rollback.changes where migration_id = 'rollback:m1'"))
+                .isEqualTo(result.rowsRestored());
+    }
+
+    @Test
+    void applicationRoleMayNotRollBack() throws SQLException {
+        migrate();
+        Map<String, String> afterMigration = DB.state(TABLES);
+
+        Scenario.assertFailed(() -> Reverser.using(application.dataSource()).rollback("m1"))
+                .hasMessageContaining(application.user())
+                .hasMessageContaining("etl_rollback_admin")
+                .hasMessageContaining("Nothing was changed");
+        assertThat(DB.state(TABLES)).isEqualTo(afterMigration);
+        assertThat(DB.status("m1")).isEqualTo("active");
+        assertThat(DB.migrationExists("rollback:m1")).isFalse();
+    }
+
+    @Test
+    void adminWithoutRightsOnATableIsToldWhichTable() throws SQLException {
+        migrate();
+        DB.sql("revoke update, delete on shop.orders from " + admin.user());
+        Map<String, String> afterMigration = DB.state(TABLES);
+
+        Scenario.assertFailed(() -> Reverser.using(admin.dataSource()).rollback("m1"))
+                .hasMessageContaining("permission denied for table orders")
+                .hasMessageContaining("Nothing was changed");
+        assertThat(DB.state(TABLES)).isEqualTo(afterMigration);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+}
