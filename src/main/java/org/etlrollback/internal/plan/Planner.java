@@ -136,7 +136,6 @@ public final class Planner {
                         .where(field(name("f", "rn")).eq(inline(1))))
                 .onCommitDrop()
                 .execute();
-        dsl.execute("analyze {0}", name(sql.planTable()));
 
         Field<String> state = field(name("state"), String.class);
         Field<String> action = field(name("action"), String.class);
