@@ -476,11 +476,16 @@ $$
 DECLARE
     v_branches text;
 BEGIN
+    -- Only log columns that exist: DROP TYPE ... CASCADE on a type of a tracked column drops the
+    -- column from the table and from its log alike, before track() marks it dropped.
     WITH cols AS (
-        SELECT table_id, position, column_name, key_position,
-               (row_number() OVER (PARTITION BY table_id ORDER BY position) - 1) / 50 AS chunk
-          FROM etl_rollback.tracked_column
-         WHERE NOT dropped
+        SELECT tc.table_id, tc.position, tc.column_name, tc.key_position,
+               (row_number() OVER (PARTITION BY tc.table_id ORDER BY tc.position) - 1) / 50 AS chunk
+          FROM etl_rollback.tracked_column tc
+         WHERE NOT tc.dropped
+           AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = to_regclass(format('etl_rollback.%I', 'log_' || tc.table_id))
+                          AND a.attname = 'n' || tc.position AND NOT a.attisdropped)
     ), images AS (
         -- jsonb_build_object takes at most 100 arguments: build 50 columns at a time and concatenate
         SELECT table_id,

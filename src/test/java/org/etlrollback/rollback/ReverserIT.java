@@ -324,6 +324,31 @@ class ReverserIT {
     }
 
     @Test
+    void typeDroppedWithCascadeLeavesTrackingAndTheRestOfTheLogWorking() throws SQLException {
+        sql("""
+                create type shop.mood as enum ('ok', 'sad');
+                alter table shop.customers add column mood shop.mood;
+                select etl_rollback.track('shop.customers');
+                """);
+        tagged("m1", "update shop.customers set balance = 0, mood = 'sad' where id <= 3");
+        sql("drop type shop.mood cascade");
+
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOf(EtlRollbackException.class)
+                .hasMessageContaining("track the table again");
+        sql("""
+                create table shop.extra (id int primary key);
+                select etl_rollback.track('shop.extra');
+                select etl_rollback.track('shop.customers');
+                """);
+        assertThat(DB.dsl().fetchValue("select count(*) from etl_rollback.changes where migration_id = 'm1'"))
+                .isEqualTo(3L);
+
+        reverser.rollback("m1", RollbackOptions.defaults().withVerify(true));
+        assertThat(TableState.rows(DB.dsl(), "shop.customers")).isEqualTo(customersAfter("select 1"));
+    }
+
+    @Test
     void unknownMigrationIsAnError() {
         assertThatThrownBy(() -> reverser.rollback("nope"))
                 .isInstanceOfSatisfying(EtlRollbackException.class,
