@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.SQLException;
 import java.util.Map;
+import org.etlrollback.ConflictPolicy;
+import org.etlrollback.RollbackOptions;
 import org.etlrollback.RollbackResult;
 import org.etlrollback.TestDatabase;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,6 +59,54 @@ class CascadingDeletesRollbackIT {
                 """);
 
         DB.reverser().rollback("m1");
+
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+    }
+
+    @Test
+    void insertedParentThatAnUntaggedChildReferencesIsNotDeletedWithIt() throws SQLException {
+        DB.tagged("m1", "insert into casc.parents values (9, 'p9'), (15, 'p15')");
+        DB.sql("insert into casc.children values (12, 15, 'untagged')");
+        Map<String, String> before = DB.state(TABLES);
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("rollback of m1 refused")
+                .hasMessageContaining("1 row(s) of casc.children")
+                .hasMessageContaining("ON DELETE CASCADE")
+                .hasMessageContaining("Nothing was changed");
+
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(DB.status("m1")).isEqualTo("active");
+        assertThat(DB.migrationExists("rollback:m1")).isFalse();
+    }
+
+    @Test
+    void insertedParentThatAnUntaggedChildReferencesIsNotDeletedWithItEvenWhenForced() throws SQLException {
+        DB.sql("""
+                alter table casc.children drop constraint children_parent_id_fkey;
+                alter table casc.children alter column parent_id drop not null,
+                    add foreign key (parent_id) references casc.parents on delete set null;
+                """);
+        DB.tagged("m1", "insert into casc.parents values (15, 'p15')");
+        DB.sql("insert into casc.children values (12, 15, 'untagged')");
+        Map<String, String> before = DB.state(TABLES);
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1",
+                        RollbackOptions.defaults().withOnConflict(ConflictPolicy.FORCE)))
+                .hasMessageContaining("ON DELETE SET NULL");
+
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
+    void insertedParentIsDeletedOnceTheChildReferringToItIsGone() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", "insert into casc.parents values (15, 'p15')");
+        DB.sql("insert into casc.children values (12, 15, 'untagged')");
+        DB.sql("delete from casc.children where id = 12");
+
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
 
         assertThat(DB.state(TABLES)).isEqualTo(before);
     }

@@ -42,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * should restore (a delete cascaded to a child the migration re-pointed at a row it inserted), the other order
  * is tried, and where no set-based order exists the inverse of each logged statement is replayed, newest first,
  * as the migration's own statements once passed every constraint in the opposite order.
+ *
+ * <p>Before any of that, a plan whose deletes (or changes of referenced values) would fire a foreign key's ON DELETE
+ * or ON UPDATE action on rows it does not restore is refused: see {@link ForeignKeyActions}.
  */
 public final class Executor {
     private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
@@ -56,6 +59,7 @@ public final class Executor {
 
     /** Whether the plan ran set-based ({@code false}) or had to be replayed statement by statement. */
     public boolean execute(RollbackPlan plan, boolean restoreConflicts, RollbackProgress progress) {
+        new ForeignKeyActions(dsl).check(plan, restoreConflicts);
         long planned = plan.rows(restoreConflicts);
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))

@@ -1,0 +1,163 @@
+package org.etlrollback.internal.execute;
+
+import static org.jooq.impl.DSL.exists;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.noCondition;
+import static org.jooq.impl.DSL.notExists;
+import static org.jooq.impl.DSL.row;
+import static org.jooq.impl.DSL.select;
+import static org.jooq.impl.DSL.selectOne;
+import static org.jooq.impl.DSL.table;
+import static org.jooq.impl.DSL.val;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.etlrollback.ErrorCode;
+import org.etlrollback.EtlRollbackException;
+import org.etlrollback.internal.changelog.LoggedColumn;
+import org.etlrollback.internal.plan.RollbackPlan;
+import org.etlrollback.internal.plan.TablePlan;
+import org.etlrollback.internal.plan.TableSql;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record;
+import org.jooq.Select;
+import org.jooq.SelectFieldOrAsterisk;
+
+/**
+ * The foreign keys whose ON DELETE or ON UPDATE action (CASCADE, SET NULL, SET DEFAULT) would make a rollback
+ * change rows it does not restore. Deleting a row the migration inserted, or changing a referenced value back, fires
+ * the action on every row that refers to it; a row the rollback does not itself restore (another migration's, an
+ * untagged write's, a row of an untracked table) would be deleted or changed without a trace in the plan. Such a
+ * rollback is refused before it writes anything, as a foreign key without an action refuses it by failing.
+ *
+ * <p>A referring row is counted as it will be once the rollback is done: rows the plan deletes do not count, rows it
+ * restores count with their before-image, other rows as they are.
+ */
+final class ForeignKeyActions {
+    private final DSLContext dsl;
+
+    ForeignKeyActions(DSLContext dsl) {
+        this.dsl = dsl;
+    }
+
+    private record ForeignKey(String name, String schema, String table, String qualifiedName, long relid,
+                              long referencedRelid, boolean onDelete, boolean onUpdate, String action,
+                              List<String> columns, List<String> referencedColumns) {
+    }
+
+    void check(RollbackPlan plan, boolean restoreConflicts) {
+        Map<Long, TablePlan> byRelid = new HashMap<>();
+        plan.tables().forEach(t -> byRelid.put(t.table().relid(), t));
+        for (ForeignKey fk : foreignKeysReferring(byRelid.keySet().toArray(Long[]::new))) {
+            TablePlan referenced = byRelid.get(fk.referencedRelid());
+            long referring = referringRows(fk, referenced, byRelid.get(fk.relid()), restoreConflicts);
+            if (referring > 0) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
+                        + " refused: it would delete rows of " + referenced.table().qualifiedName()
+                        + " (or change their " + fk.referencedColumns() + ") that " + referring + " row(s) of "
+                        + fk.qualifiedName() + " it does not restore refer to, and foreign key " + fk.name() + " ("
+                        + fk.action() + ") would change those rows too. Nothing was changed. Roll back or change the"
+                        + " referring rows first.");
+            }
+        }
+    }
+
+    /** The foreign keys with an action that refer to one of the tables (partitioned tables by their root). */
+    private List<ForeignKey> foreignKeysReferring(Long[] relids) {
+        return dsl.resultQuery("""
+                        select c.conname::text, n.nspname::text, r.relname::text, format('%I.%I', n.nspname, r.relname),
+                               coalesce(pg_partition_root(c.conrelid), c.conrelid)::bigint,
+                               coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint,
+                               c.confdeltype in ('c', 'n', 'd'), c.confupdtype in ('c', 'n', 'd'),
+                               concat_ws(', ', case c.confdeltype when 'c' then 'ON DELETE CASCADE'
+                                                                  when 'n' then 'ON DELETE SET NULL'
+                                                                  when 'd' then 'ON DELETE SET DEFAULT' end,
+                                               case c.confupdtype when 'c' then 'ON UPDATE CASCADE'
+                                                                  when 'n' then 'ON UPDATE SET NULL'
+                                                                  when 'd' then 'ON UPDATE SET DEFAULT' end),
+                               array(select a.attname::text from unnest(c.conkey) with ordinality k(attnum, ord)
+                                       join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
+                                      order by k.ord),
+                               array(select a.attname::text from unnest(c.confkey) with ordinality k(attnum, ord)
+                                       join pg_catalog.pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum
+                                      order by k.ord)
+                          from pg_catalog.pg_constraint c
+                          join pg_catalog.pg_class r on r.oid = coalesce(pg_partition_root(c.conrelid), c.conrelid)
+                          join pg_catalog.pg_namespace n on n.oid = r.relnamespace
+                         where c.contype = 'f' and c.conparentid = 0
+                           and coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint = any({0})
+                           and (c.confdeltype in ('c', 'n', 'd') or c.confupdtype in ('c', 'n', 'd'))
+                         order by 1""", val(relids))
+                .fetch(r -> new ForeignKey(r.get(0, String.class), r.get(1, String.class), r.get(2, String.class),
+                        r.get(3, String.class), r.get(4, Long.class), r.get(5, Long.class), r.get(6, Boolean.class),
+                        r.get(7, Boolean.class), r.get(8, String.class), List.of(r.get(9, String[].class)),
+                        List.of(r.get(10, String[].class))));
+    }
+
+    /**
+     * How many rows of the referring table will, after the rollback, refer to a row the rollback deletes (ON DELETE
+     * actions) or to a value it changes (ON UPDATE actions).
+     */
+    private long referringRows(ForeignKey fk, TablePlan referenced, TablePlan referring, boolean restoreConflicts) {
+        TableSql parent = new TableSql(referenced.table(), referenced.planTable());
+        Condition restoredP = restoredIn("p", restoreConflicts);
+        Condition gone = noCondition();
+        if (fk.onDelete()) {
+            gone = gone.or(field(name("p", "action")).eq(inline("D")));
+        }
+        if (fk.onUpdate()) {
+            List<Field<?>> now = new ArrayList<>();
+            List<Field<?>> before = new ArrayList<>();
+            for (String c : fk.referencedColumns()) {
+                now.add(field(name("t", c)));
+                before.add(TableSql.image("p", "b", column(parent, c)));
+            }
+            gone = gone.or(field(name("p", "action")).eq(inline("U")).and(row(now).isDistinctFrom(row(before))));
+        }
+        Condition refers = noCondition();
+        for (int i = 0; i < fk.columns().size(); i++) {
+            refers = refers.and(field(name("r", fk.columns().get(i))).eq(field(name("t", fk.referencedColumns().get(i)))));
+        }
+        Select<? extends Record> rows = finalRows(fk, referring, restoreConflicts);
+        return dsl.fetchCount(selectOne().from(rows.asTable("r"))
+                .where(exists(selectOne().from(parent.target("t")).join(parent.plan("p"))
+                        .on(parent.keyMatches("t", "p", "b"))
+                        .where(restoredP).and(gone).and(refers))));
+    }
+
+    /** The referring columns of the referring table's rows as they will be once the rollback is done. */
+    private Select<? extends Record> finalRows(ForeignKey fk, TablePlan referring, boolean restoreConflicts) {
+        List<SelectFieldOrAsterisk> current = new ArrayList<>();
+        fk.columns().forEach(c -> current.add(field(name("c", c)).as(c)));
+        if (referring == null) {
+            return select(current).from(table(name(fk.schema(), fk.table())).as("c"));
+        }
+        TableSql child = new TableSql(referring.table(), referring.planTable());
+        List<SelectFieldOrAsterisk> restoredImages = new ArrayList<>();
+        fk.columns().forEach(c -> restoredImages.add(TableSql.image("q", "b", column(child, c)).as(c)));
+        return select(current).from(child.target("c"))
+                .where(notExists(selectOne().from(child.plan("q")).where(child.keyMatches("c", "q", "b"))
+                        .and(restoredIn("q", restoreConflicts))))
+                .unionAll(select(restoredImages).from(child.plan("q"))
+                        .where(restoredIn("q", restoreConflicts))
+                        .and(field(name("q", "had_before"), Boolean.class).isTrue()));
+    }
+
+    private static Condition restoredIn(String alias, boolean restoreConflicts) {
+        return restoreConflicts
+                ? field(name(alias, "state")).in(inline("ok"), inline("conflict"))
+                : field(name(alias, "state")).eq(inline("ok"));
+    }
+
+    private static LoggedColumn column(TableSql sql, String name) {
+        return sql.columns().stream().filter(c -> c.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("column " + name + " of "
+                        + sql.table().qualifiedName() + " is not logged"));
+    }
+}
