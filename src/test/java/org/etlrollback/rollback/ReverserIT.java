@@ -189,6 +189,19 @@ class ReverserIT {
     }
 
     @Test
+    void laterMigrationsOfAConflictAreListedOldestFirst() throws SQLException {
+        tagged("m1", "delete from shop.customers where id = 7");
+        // m2's change reaches key 7 through its after-image only, m3's through both images
+        tagged("m2", "insert into shop.customers values (7, 'again', null, 0, null)");
+        tagged("m3", "update shop.customers set name = 'changed' where id = 7");
+
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.conflicts())
+                        .singleElement()
+                        .satisfies(c -> assertThat(c.laterMigrations()).containsExactly("m2", "m3")));
+    }
+
+    @Test
     void skipLeavesConflictingRows() throws SQLException {
         tagged("m1", "update shop.customers set balance = 1 where id <= 5");
         tagged("m2", "update shop.customers set balance = 2 where id = 3");

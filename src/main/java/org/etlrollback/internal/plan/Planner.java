@@ -200,10 +200,12 @@ public final class Planner {
                 .fetch()
                 .forEach(r -> keys.put(r.value1(), r.value2()));
 
-        Map<String, Set<String>> later = new HashMap<>();
+        // a later change reaches the key through its before-image (update, delete) or its after-image (insert,
+        // update): both sides are searched, and the migrations are then put in the order of their changes
+        List<Record3<String, String, Long>> laterChanges = new ArrayList<>();
         for (String prefix : List.of("o", "n")) {
             Table<?> log = sql.log("l");
-            dsl.selectDistinct(keyJson, MIGRATION.MIGRATION_ID, STATEMENT.STMT)
+            laterChanges.addAll(dsl.selectDistinct(keyJson, MIGRATION.MIGRATION_ID, STATEMENT.STMT)
                     .from(plan)
                     .join(log).on(sql.imageKeysMatch("l", prefix, "p", "b"))
                     .and(field(name("l", "stmt"), Long.class).gt(lastStmt))
@@ -211,10 +213,11 @@ public final class Planner {
                     .join(MIGRATION).on(MIGRATION.MIG.eq(STATEMENT.MIG))
                     .where(field(name("p", "state")).eq(inline("conflict")))
                     .and(STATEMENT.MIG.ne(mig))
-                    .orderBy(STATEMENT.STMT)
-                    .fetch()
-                    .forEach(r -> later.computeIfAbsent(r.value1(), k -> new LinkedHashSet<>()).add(r.value2()));
+                    .fetch());
         }
+        laterChanges.sort(Comparator.comparing(Record3::value3));
+        Map<String, Set<String>> later = new HashMap<>();
+        laterChanges.forEach(r -> later.computeIfAbsent(r.value1(), k -> new LinkedHashSet<>()).add(r.value2()));
         List<Conflict> conflicts = new ArrayList<>();
         for (String key : keys.keySet()) {
             Set<String> by = later.getOrDefault(key, Set.of());
