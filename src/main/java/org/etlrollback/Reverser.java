@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -116,6 +117,8 @@ public final class Reverser {
         private final long started;
         private final ChangeLog changeLog;
         private final Set<Integer> inProgress = new LinkedHashSet<>();
+        /** The migrations this run has rolled back, and the rollbacks it has logged: a cascade leaves them be. */
+        private final Set<String> handled = new HashSet<>();
         private final List<String> cascaded = new ArrayList<>();
 
         Run(DSLContext dsl, Connection connection, RollbackOptions options, long started) {
@@ -185,8 +188,11 @@ public final class Reverser {
                 inProgress.add(migration.mig());
                 List<LoggedMigration> dependents = dependents(plan);
                 for (LoggedMigration dependent : dependents) {
-                    rollback(dependent, ConflictPolicy.CASCADE, false);
-                    cascaded.add(dependent.migrationId());
+                    // one rolled back meanwhile, in the cascade of another, is not rolled back twice
+                    if (!handled.contains(dependent.migrationId())) {
+                        rollback(dependent, ConflictPolicy.CASCADE, false);
+                        cascaded.add(dependent.migrationId());
+                    }
                 }
                 if (!dependents.isEmpty()) {
                     plan = planner.plan(migration, tables, fromSeq, uptoSeq);
@@ -222,6 +228,8 @@ public final class Reverser {
             LOG.info("Rolling back {} as {}: {} row(s) in {} table(s)", migration.migrationId(), rollbackId,
                     plan.rows(restoreConflicts), plan.tables().size());
             startRollbackMigration(rollbackId, migration);
+            handled.add(migration.migrationId());
+            handled.add(rollbackId);
             ApplicationTriggers triggers = new ApplicationTriggers(dsl, plan);
             triggers.disable();
             boolean replayed = new Executor(dsl, connection).execute(plan, restoreConflicts, options.progress());
@@ -258,13 +266,18 @@ public final class Reverser {
             }
         }
 
-        /** The later migrations that changed the plan's conflicting rows, newest first. */
+        /**
+         * The later migrations that changed the plan's conflicting rows, newest first. Those this run has already
+         * rolled back or logged are left out: undoing a rollback puts its migration back in force, and without that
+         * a cascade over rollbacks of rollbacks would roll them back and forth without end.
+         */
         private List<LoggedMigration> dependents(RollbackPlan plan) {
             Set<String> ids = new LinkedHashSet<>();
             plan.conflicts().forEach(c -> ids.addAll(c.laterMigrations()));
             List<LoggedMigration> dependents = new ArrayList<>();
             for (String id : ids) {
-                changeLog.migration(id).filter(m -> !inProgress.contains(m.mig()) && !m.isRolledBack())
+                changeLog.migration(id)
+                        .filter(m -> !inProgress.contains(m.mig()) && !handled.contains(id) && !m.isRolledBack())
                         .ifPresent(dependents::add);
             }
             dependents.sort(Comparator.comparingInt(LoggedMigration::mig).reversed());

@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.etlrollback.ConflictPolicy;
 import org.etlrollback.RollbackOptions;
 import org.etlrollback.RollbackResult;
 import org.etlrollback.TestDatabase;
@@ -241,5 +242,28 @@ class RollbackLifecycleIT {
                 delete from life.customers where id = 200;
                 insert into life.orders values (2, 20, 20);
                 """);
+    }
+
+    @Test
+    void cascadeOverRollbacksOfRollbacksEnds() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", "insert into life.customers values (100, 'new', null, 1)");
+        DB.tagged("m3", "update life.customers set balance = 3 where id = 100");
+        RollbackOptions force = RollbackOptions.defaults().withOnConflict(ConflictPolicy.FORCE);
+        DB.reverser().rollback("m3", force);
+        DB.reverser().rollback("m1", force);
+        // both undone again: m1 and m3 are active, and the row is as m3 left it
+        DB.reverser().rollback("rollback:m1", force);
+        DB.reverser().rollback("rollback:m3", force);
+
+        // undoing rollback:rollback:m3 puts rollback:m3 back in force, which cascades to ... : each migration is
+        // rolled back at most once, and the rollbacks the cascade itself logs are not rolled back by it
+        RollbackResult result = DB.reverser().rollback("m1",
+                RollbackOptions.defaults().withOnConflict(ConflictPolicy.CASCADE).withVerify(true));
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(result.cascaded()).doesNotHaveDuplicates();
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(DB.status("m1")).isEqualTo("rolled_back");
     }
 }
