@@ -135,6 +135,22 @@ class ReverserIT {
     }
 
     @Test
+    void uniqueValuesShiftedAlongRowsByOneStatement() throws SQLException {
+        Map<String, String> before = state();
+        // each row takes the email of the one before it: this passes the (not deferrable) unique key only in the
+        // order the rows are stored, and its inverse only in the opposite order
+        tagged("m1", """
+                update shop.customers c
+                   set email = coalesce((select p.email from shop.customers p
+                                          where p.id = c.id - 1 and p.id >= 11), 'first@x')
+                 where id between 11 and 20;
+                """);
+        RollbackResult result = reverser.rollback("m1", RollbackOptions.defaults().withVerify(true));
+        assertThat(state()).isEqualTo(before);
+        assertThat(result.replayed()).isTrue();
+    }
+
+    @Test
     void deletedRowsUniqueValueTakenByAnInsertedRow() throws SQLException {
         Map<String, String> before = state();
         tagged("m1", """

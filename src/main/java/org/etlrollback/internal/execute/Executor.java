@@ -178,7 +178,12 @@ public final class Executor {
         return dsl.query("insert into {0} ({1})" + overriding + "{2}", sql.targetUnaliased(), list(names), rows);
     }
 
-    /** Applies the inverse of each logged statement of the migration in the window, newest first. */
+    /**
+     * Applies the inverse of each logged statement of the migration in the window, newest first. The inverse of an
+     * update that breaks a unique key runs again one row at a time, the row the statement changed last first: a
+     * unique key that is not deferrable is checked row by row, and a statement that moved a value from one row to
+     * another passed only in the order it changed them.
+     */
     private void replay(RollbackPlan plan, boolean restoreConflicts, long planned, RollbackProgress progress) {
         Map<Integer, TablePlan> byTable = new LinkedHashMap<>();
         plan.tables().forEach(t -> byTable.put(t.table().tableId(), t));
@@ -193,36 +198,57 @@ public final class Executor {
                 .fetch()) {
             TablePlan t = byTable.get(s.value2());
             TableSql sql = new TableSql(t.table(), t.planTable());
-            Condition ofStatement = field(name("l", "stmt"), Long.class).eq(s.value1());
-            Query inverse = switch (s.value3()) {
-                case "I" -> dsl.deleteFrom(sql.target("t")).using(sql.log("l"))
-                        .where(ofStatement).and(sql.keyMatches("t", "l", "n"))
-                        .and(restorable(sql, "n", allowed));
-                case "U" -> {
-                    Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
-                    sql.columns(t::restores)
-                            .forEach(c -> values.put(field(name(c.name())), TableSql.image("l", "o", c)));
-                    yield dsl.update(sql.target("t")).set(values).from(sql.log("l"))
-                            .where(ofStatement).and(sql.keyMatches("t", "l", "n"))
-                            .and(restorable(sql, "o", allowed)).and(restorable(sql, "n", allowed));
-                }
-                default -> {
-                    List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
-                    yield insertQuery(sql, cols,
-                            select(cols.stream().map(c -> TableSql.image("l", "o", c)).toList())
-                                    .from(sql.log("l")).where(ofStatement).and(restorable(sql, "o", allowed)));
-                }
-            };
+            Field<Long> stmt = field(name("l", "stmt"), Long.class);
+            Field<Long> seq = field(name("l", "seq"), Long.class);
+            Condition ofStatement = stmt.eq(s.value1());
+            Savepoint savepoint = savepoint();
             try {
-                done += inverse.execute();
+                done += inverse(t, sql, s.value3(), ofStatement, allowed).execute();
+                release(savepoint);
             } catch (DataAccessException e) {
-                throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
-                        + " failed: neither a set-based order nor replaying its statements satisfies the constraints"
-                        + " of " + t.table().qualifiedName() + " (" + rootMessage(e) + "). Nothing was changed.", e);
+                if (!"U".equals(s.value3()) || !"23505".equals(e.sqlState())) {
+                    throw replayFailed(plan, t, e);
+                }
+                rollbackTo(savepoint);
+                for (Long row : dsl.select(seq).from(sql.log("l")).where(ofStatement).orderBy(seq.desc())
+                        .fetch(seq)) {
+                    try {
+                        done += inverse(t, sql, "U", ofStatement.and(seq.eq(row)), allowed).execute();
+                    } catch (DataAccessException rowFailed) {
+                        throw replayFailed(plan, t, rowFailed);
+                    }
+                }
             }
             progress.update("replay " + t.table().qualifiedName(), Math.min(done, planned), planned);
         }
         plan.tables().forEach(t -> identityGeneration(t, "always").forEach(step -> step.query().execute()));
+    }
+
+    /** The inverse of the log rows of one statement (I, U, D or T) that {@code rows} selects. */
+    private Query inverse(TablePlan t, TableSql sql, String op, Condition rows, List<String> allowed) {
+        return switch (op) {
+            case "I" -> dsl.deleteFrom(sql.target("t")).using(sql.log("l"))
+                    .where(rows).and(sql.keyMatches("t", "l", "n"))
+                    .and(restorable(sql, "n", allowed));
+            case "U" -> {
+                Map<Field<?>, Field<?>> values = new LinkedHashMap<>();
+                sql.columns(t::restores).forEach(c -> values.put(field(name(c.name())), TableSql.image("l", "o", c)));
+                yield dsl.update(sql.target("t")).set(values).from(sql.log("l"))
+                        .where(rows).and(sql.keyMatches("t", "l", "n"))
+                        .and(restorable(sql, "o", allowed)).and(restorable(sql, "n", allowed));
+            }
+            default -> {
+                List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
+                yield insertQuery(sql, cols, select(cols.stream().map(c -> TableSql.image("l", "o", c)).toList())
+                        .from(sql.log("l")).where(rows).and(restorable(sql, "o", allowed)));
+            }
+        };
+    }
+
+    private static EtlRollbackException replayFailed(RollbackPlan plan, TablePlan t, DataAccessException e) {
+        return new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
+                + " failed: neither a set-based order nor replaying its statements satisfies the constraints"
+                + " of " + t.table().qualifiedName() + " (" + rootMessage(e) + "). Nothing was changed.", e);
     }
 
     /** The log row's key (on the given side) belongs to a plan row that is restored. */
