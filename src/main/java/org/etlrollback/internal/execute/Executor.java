@@ -25,6 +25,7 @@ import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.TablePlan;
 import org.etlrollback.internal.plan.TableSql;
+import org.etlrollback.internal.verify.Verifier;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
@@ -66,14 +67,24 @@ public final class Executor {
                 : field(name("p", "state")).eq(inline("ok"));
         List<List<Step>> orders = List.of(deletesFirst(plan, states, restoreConflicts),
                 insertsFirst(plan, states, restoreConflicts));
+        String failure = null;
         for (List<Step> order : orders) {
-            if (attempt(order, planned, progress)) {
+            failure = attempt(order, planned, progress);
+            if (failure == null) {
                 return false;
             }
         }
         LOG.info("Rollback of {}: no set-based order satisfies the constraints; replaying statement by statement",
                 plan.migration().migrationId());
         replay(plan, restoreConflicts, planned, progress);
+        // an inverse statement finds only the rows as the migration left them: one that moved a key can miss a row
+        // that changed or went since, where the set-based order would have restored it
+        String unrestored = new Verifier(dsl).difference(plan, restoreConflicts).orElse(null);
+        if (unrestored != null) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
+                    + " failed: no set-based order satisfies the constraints (" + failure + "), and replaying its"
+                    + " statements does not restore every row (" + unrestored + "). Nothing was changed.");
+        }
         return true;
     }
 
@@ -97,7 +108,8 @@ public final class Executor {
         return steps;
     }
 
-    private boolean attempt(List<Step> steps, long planned, RollbackProgress progress) {
+    /** Runs an order of steps; null when it succeeded, else why it failed (and then it changed nothing). */
+    private String attempt(List<Step> steps, long planned, RollbackProgress progress) {
         Savepoint savepoint = savepoint();
         long done = 0;
         try {
@@ -108,20 +120,20 @@ public final class Executor {
                     LOG.debug("Order failed: {} changed {} row(s) instead of {}, trying the next", step.description(),
                             rows, step.rows());
                     rollbackTo(savepoint);
-                    return false;
+                    return step.description() + " changed " + rows + " row(s) instead of " + step.rows();
                 }
                 done += rows;
                 progress.update(step.description(), done, planned);
             }
             release(savepoint);
-            return true;
+            return null;
         } catch (DataAccessException e) {
             if (!isConstraintViolation(e)) {
                 throw e;
             }
             LOG.debug("Order failed at a constraint, trying the next: {}", e.getMessage());
             rollbackTo(savepoint);
-            return false;
+            return rootMessage(e).strip();
         }
     }
 

@@ -5,6 +5,7 @@ import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.not;
 
+import java.util.Optional;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.internal.plan.RollbackPlan;
@@ -25,6 +26,14 @@ public final class Verifier {
     }
 
     public void verify(RollbackPlan plan, boolean restoreConflicts) {
+        difference(plan, restoreConflicts).ifPresent(difference -> {
+            throw new EtlRollbackException(ErrorCode.FAILED, "verification of the rollback of "
+                    + plan.migration().migrationId() + " failed: " + difference + "; nothing was committed");
+        });
+    }
+
+    /** The first table with rows the rollback should have restored that differ from their before-image, described. */
+    public Optional<String> difference(RollbackPlan plan, boolean restoreConflicts) {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"), inline("done"))
                 : field(name("p", "state")).in(inline("ok"), inline("done"));
@@ -35,10 +44,10 @@ public final class Verifier {
                     .leftJoin(sql.target("t")).on(sql.keyMatches("t", "p", "b"))
                     .where(states).and(not(restored)));
             if (differing > 0) {
-                throw new EtlRollbackException(ErrorCode.FAILED, "verification of the rollback of "
-                        + plan.migration().migrationId() + " failed: " + differing + " row(s) of "
-                        + t.table().qualifiedName() + " differ from their before-image; nothing was committed");
+                return Optional.of(differing + " row(s) of " + t.table().qualifiedName()
+                        + " differ from their before-image");
             }
         }
+        return Optional.empty();
     }
 }
