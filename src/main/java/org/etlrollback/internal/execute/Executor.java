@@ -40,9 +40,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Deletes run children first, updates and inserts parents first. If that order breaks a constraint (a child
  * re-pointed at a row the migration inserted, a unique value moved between rows), or an update misses rows it
- * should restore (a delete cascaded to a child the migration re-pointed at a row it inserted), the other order
- * is tried, and where no set-based order exists the inverse of each logged statement is replayed, newest first,
- * as the migration's own statements once passed every constraint in the opposite order.
+ * should restore (a delete cascaded to a child the migration re-pointed at a row it inserted), the other orders of
+ * deletes, updates and inserts are tried, and where no set-based order exists the inverse of each logged statement
+ * is replayed, newest first, as the migration's own statements once passed every constraint in the opposite order.
  *
  * <p>Before any of that, a plan whose deletes (or changes of referenced values) would fire a foreign key's ON DELETE
  * or ON UPDATE action on rows it does not restore is refused: see {@link ForeignKeyActions}.
@@ -66,7 +66,8 @@ public final class Executor {
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
         List<List<Step>> orders = List.of(deletesFirst(plan, states, restoreConflicts),
-                insertsFirst(plan, states, restoreConflicts));
+                insertsFirst(plan, states, restoreConflicts), updatesFirst(plan, states, restoreConflicts),
+                updatesLast(plan, states, restoreConflicts));
         String failure = null;
         for (List<Step> order : orders) {
             failure = attempt(order, planned, progress);
@@ -105,6 +106,27 @@ public final class Executor {
         plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
         plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
         plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+        return steps;
+    }
+
+    /**
+     * Updates, then deletes, then inserts: rows re-pointed away from rows the rollback deletes, and unique values
+     * freed, before the rows that take them back are inserted.
+     */
+    private List<Step> updatesFirst(RollbackPlan plan, Condition states, boolean restoreConflicts) {
+        List<Step> steps = new ArrayList<>();
+        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
+        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
+        return steps;
+    }
+
+    /** Deletes, then inserts, then updates: rows re-pointed at rows the rollback inserts again, in keys it freed. */
+    private List<Step> updatesLast(RollbackPlan plan, Condition states, boolean restoreConflicts) {
+        List<Step> steps = new ArrayList<>();
+        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
+        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
         return steps;
     }
 
