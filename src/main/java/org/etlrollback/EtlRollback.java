@@ -2,7 +2,6 @@ package org.etlrollback;
 
 import java.util.Arrays;
 import java.util.List;
-import java.util.Objects;
 import java.util.Properties;
 import javax.sql.DataSource;
 
@@ -177,14 +176,7 @@ public final class EtlRollback {
         }
 
         private static String describe(DataSource dataSource) {
-            if (dataSource instanceof PGSimpleDataSource pg) {
-                String hosts = String.join(",", Objects.requireNonNullElse(pg.getServerNames(), new String[0]));
-                int[] ports = pg.getPortNumbers();
-                String port = ports == null || ports.length == 0 || ports[0] == 0 ? "" : ":" + ports[0];
-                String description = "jdbc:postgresql://" + hosts + port + "/" + Objects.requireNonNullElse(pg.getDatabaseName(), "");
-                return pg.getUser() == null ? description : description + " as " + pg.getUser();
-            }
-            return "the database of " + dataSource.getClass().getName();
+            return Database.describe(dataSource);
         }
 
         private static EtlRollbackException usage(String message) {
