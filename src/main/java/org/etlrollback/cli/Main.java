@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 
 import org.etlrollback.EtlRollback;
 import org.etlrollback.EtlRollbackException;
@@ -23,6 +24,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, RollbackCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
@@ -95,6 +97,11 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, rollback");
+    }
+
+    /** The connection settings in effect, or nothing when no database is named anywhere. */
+    Optional<ConnectionOptions.Settings> connectionIfGiven() {
+        return connection.resolveIfGiven(env);
     }
 
     /** The facade for the connection settings in effect. */
