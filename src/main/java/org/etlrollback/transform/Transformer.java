@@ -294,17 +294,31 @@ public abstract class Transformer {
 
     /**
      * Tags another connection's session with this migration's id and name, e.g. one to a second database that
-     * {@code run} also writes. Reset it when done: {@code RESET etl_rollback.migration_id}.
+     * {@code run} also writes; {@link #untag(Connection)} it before it goes back to its pool. The changes made through
+     * it are logged in that connection's database, under this migration's id.
      */
     protected final void tag(Connection connection) throws SQLException {
+        setTags(connection, migrationId, name());
+    }
+
+    /** Ends the tagging of a connection's session that {@link #tag(Connection)} started. */
+    protected final void untag(Connection connection) throws SQLException {
+        setTags(connection, "", "");
+        if (inTransaction(connection)) {
+            // a setting made in a transaction is undone if the transaction is
+            connection.commit();
+        }
+    }
+
+    private static void setTags(Connection connection, String id, String name) throws SQLException {
         try {
             DSL.using(connection, SQLDialect.POSTGRES).select(
-                    field("set_config('etl_rollback.migration_id', {0}, false)", String.class, val(migrationId)),
-                    field("set_config('etl_rollback.migration_name', {0}, false)", String.class, val(name())))
+                    field("set_config('etl_rollback.migration_id', {0}, false)", String.class, val(id)),
+                    field("set_config('etl_rollback.migration_name', {0}, false)", String.class, val(name)))
                     .fetch();
         } catch (DataAccessException e) {
-            throw e.getCause(SQLException.class) == null ? new SQLException(e.getMessage(), e)
-                    : e.getCause(SQLException.class);
+            SQLException cause = e.getCause(SQLException.class);
+            throw cause == null ? new SQLException(e.getMessage(), e) : cause;
         }
     }
 
@@ -445,13 +459,7 @@ public abstract class Transformer {
     private void release(Connection connection) {
         try {
             if (config.enabled()) {
-                DSL.using(connection, SQLDialect.POSTGRES).select(
-                        field("set_config('etl_rollback.migration_id', '', false)", String.class),
-                        field("set_config('etl_rollback.migration_name', '', false)", String.class)).fetch();
-                if (inTransaction(connection)) {
-                    // a setting made in a transaction is undone if the transaction is
-                    connection.commit();
-                }
+                untag(connection);
             }
             connection.close();
         } catch (SQLException | RuntimeException e) {
