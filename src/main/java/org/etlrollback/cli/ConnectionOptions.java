@@ -57,6 +57,16 @@ final class ConnectionOptions {
         return new Settings(resolvedUrl, resolvedUser, resolvedPassword);
     }
 
+    /**
+     * Whether a database is given at all: a connection option, {@code ETL_ROLLBACK_URL}, or one of libpq's
+     * {@code PGHOST}, {@code PGPORT}, {@code PGDATABASE}. A user or password alone names no database.
+     */
+    boolean given(Map<String, String> env) {
+        return url != null || user != null || password != null || passwordFile != null
+                || blankToNull(env.get("ETL_ROLLBACK_URL")) != null || blankToNull(env.get("PGHOST")) != null
+                || blankToNull(env.get("PGPORT")) != null || blankToNull(env.get("PGDATABASE")) != null;
+    }
+
     /** The facade for the resolved settings. */
     EtlRollback load(Map<String, String> env) {
         Settings settings = resolve(env);

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "etl-rollback",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, RollbackCommand.class,
+        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, ListCommand.class,
+            ShowCommand.class, RollbackCommand.class, CleanupCommand.class,
             CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
@@ -44,7 +45,10 @@ import picocli.CommandLine.Spec;
             "  etl-rollback install",
             "  etl-rollback track public.customers public.orders",
             "  etl-rollback --url jdbc:postgresql://db/shop --user etl --password-file pw.txt untrack public.t1",
+            "  etl-rollback list",
+            "  etl-rollback show load_2026_11",
             "  etl-rollback rollback load_2026_11 --dry-run",
+            "  etl-rollback cleanup --older-than 90 --dry-run",
             "",
             "Run 'etl-rollback help COMMAND' for a command's options."
         })
@@ -94,7 +98,8 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, rollback");
+        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, "
+                + "list, show, rollback, cleanup");
     }
 
     /** The facade for the connection settings in effect. */

@@ -43,6 +43,24 @@ class MainTest {
         assertThat(run.err()).isEmpty();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"list", "show", "rollback", "cleanup"})
+    void everyCommandsHelpHasExamples(String command) {
+        Run run = run(Map.of(), command, "--help");
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.out()).contains("Usage: etl-rollback " + command, "Examples:", "Exit codes");
+        assertThat(run.out().substring(run.out().indexOf("Examples:"))).contains("etl-rollback " + command);
+        assertThat(run.err()).isEmpty();
+    }
+
+    @Test
+    void helpListsEveryCommandOfTheContract() {
+        Run run = run(Map.of(), "--help");
+        for (String command : new String[] {"install", "track", "untrack", "list", "show", "rollback", "cleanup"}) {
+            assertThat(run.out()).containsPattern("(?m)^  " + command + " ");
+        }
+    }
+
     @Test
     void helpNeverShowsAPasswordFromTheEnvironment() {
         Map<String, String> env = Map.of("ETL_ROLLBACK_PASSWORD", "env-secret-1", "PGPASSWORD", "env-secret-2");
