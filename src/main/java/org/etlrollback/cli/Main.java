@@ -1,5 +1,6 @@
 package org.etlrollback.cli;
 
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, ListCommand.class,
-            ShowCommand.class, RollbackCommand.class, CleanupCommand.class,
+            ShowCommand.class, RollbackCommand.class, CleanupCommand.class, InteractiveCommand.class,
             CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
@@ -71,9 +72,15 @@ public final class Main implements Runnable {
     CommandSpec spec;
 
     private final Map<String, String> env;
+    private final InputStream in;
 
     Main(Map<String, String> env) {
+        this(env, InputStream.nullInputStream());
+    }
+
+    Main(Map<String, String> env, InputStream in) {
         this.env = Map.copyOf(env);
+        this.in = in;
     }
 
     public static void main(String[] args) {
@@ -82,12 +89,17 @@ public final class Main implements Runnable {
                 System.setProperty(key, value);
             }
         });
-        System.exit(execute(args, System.getenv(), System.out, System.err));
+        System.exit(execute(args, System.getenv(), System.in, System.out, System.err));
+    }
+
+    /** Runs the command line with nothing to read on standard input; returns the exit code. */
+    static int execute(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        return execute(args, env, InputStream.nullInputStream(), out, err);
     }
 
     /** Runs the command line; returns the exit code. */
-    static int execute(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
-        Main main = new Main(env);
+    static int execute(String[] args, Map<String, String> env, InputStream in, PrintStream out, PrintStream err) {
+        Main main = new Main(env, in);
         CommandLine commandLine = new CommandLine(main);
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -99,12 +111,16 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, "
-                + "list, show, rollback, cleanup");
+                + "list, show, rollback, cleanup, interactive");
     }
 
     /** The facade for the connection settings in effect. */
     EtlRollback etlRollback() {
         return connection.load(env);
+    }
+    /** Standard input, where {@code interactive} reads its answers. */
+    InputStream in() {
+        return in;
     }
 
     private int report(Exception e, CommandLine cmd) {

@@ -62,6 +62,34 @@ class CommandTextTest {
     }
 
     @Test
+    void anAnswerPicksByNumberInTheListedRangeOrElseById() {
+        List<MigrationSummary> migrations = List.of(summary("3", Status.ACTIVE), summary("load_b", Status.ACTIVE),
+                summary("load_a", Status.ROLLED_BACK));
+
+        assertThat(InteractiveCommand.choose("1", migrations, 2)).contains(migrations.get(0));
+        assertThat(InteractiveCommand.choose("2", migrations, 2)).contains(migrations.get(1));
+        assertThat(InteractiveCommand.choose("3", migrations, 2)).as("beyond the listed numbers: an id")
+                .contains(migrations.get(0));
+        assertThat(InteractiveCommand.choose("load_a", migrations, 2)).as("older than listed, by id")
+                .contains(migrations.get(2));
+        assertThat(InteractiveCommand.choose("0", migrations, 2)).isEmpty();
+        assertThat(InteractiveCommand.choose("load", migrations, 2)).isEmpty();
+        assertThat(InteractiveCommand.choose("LOAD_A", migrations, 2)).as("ids are case-sensitive").isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"y", "Y", "yes", "YES", "Yes"})
+    void yAndYesConfirm(String answer) {
+        assertThat(InteractiveCommand.isYes(answer)).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "n", "no", "ye", "yess", "yes please", "ok", "1"})
+    void everythingElseDoesNot(String answer) {
+        assertThat(InteractiveCommand.isYes(answer)).isFalse();
+    }
+
+    @Test
     void aNumberedTableStartsWithTheNumberAndAlignsTheColumns() {
         String table = ListCommand.table(List.of(summary("rollback:load_1", Status.ACTIVE),
                 summary("load_1", Status.PARTIALLY_ROLLED_BACK)), true);

@@ -44,7 +44,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"list", "show", "rollback", "cleanup"})
+    @ValueSource(strings = {"list", "show", "rollback", "cleanup", "interactive"})
     void everyCommandsHelpHasExamples(String command) {
         Run run = run(Map.of(), command, "--help");
         assertThat(run.exitCode()).isZero();
@@ -56,7 +56,8 @@ class MainTest {
     @Test
     void helpListsEveryCommandOfTheContract() {
         Run run = run(Map.of(), "--help");
-        for (String command : new String[] {"install", "track", "untrack", "list", "show", "rollback", "cleanup"}) {
+        for (String command : new String[] {"install", "track", "untrack", "list", "show", "rollback", "cleanup",
+            "interactive"}) {
             assertThat(run.out()).containsPattern("(?m)^  " + command + " ");
         }
     }
