@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, ListCommand.class,
-            ShowCommand.class, RollbackCommand.class, CleanupCommand.class, InteractiveCommand.class,
+            ShowCommand.class, RollbackCommand.class, CleanupCommand.class, InteractiveCommand.class, DemoCommand.class,
             CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
@@ -41,6 +41,7 @@ import picocli.CommandLine.Spec;
                     + "3 refused because of conflicts. Results go to stdout, diagnostics to stderr.",
             "",
             "Examples:",
+            "  etl-rollback demo                    (no database needed: an embedded PostgreSQL)",
             "  export ETL_ROLLBACK_URL=jdbc:postgresql://localhost:5432/shop",
             "  export ETL_ROLLBACK_USER=etl ETL_ROLLBACK_PASSWORD=...",
             "  etl-rollback install",
@@ -111,13 +112,23 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, "
-                + "list, show, rollback, cleanup, interactive");
+                + "list, show, rollback, cleanup, interactive, demo");
     }
 
     /** The facade for the connection settings in effect. */
     EtlRollback etlRollback() {
         return connection.load(env);
     }
+
+    /** The connection options and the environment, for a command that connects on its own terms. */
+    ConnectionOptions connection() {
+        return connection;
+    }
+
+    Map<String, String> env() {
+        return env;
+    }
+
     /** Standard input, where {@code interactive} reads its answers. */
     InputStream in() {
         return in;

@@ -44,7 +44,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"list", "show", "rollback", "cleanup", "interactive"})
+    @ValueSource(strings = {"list", "show", "rollback", "cleanup", "interactive", "demo"})
     void everyCommandsHelpHasExamples(String command) {
         Run run = run(Map.of(), command, "--help");
         assertThat(run.exitCode()).isZero();
@@ -57,7 +57,7 @@ class MainTest {
     void helpListsEveryCommandOfTheContract() {
         Run run = run(Map.of(), "--help");
         for (String command : new String[] {"install", "track", "untrack", "list", "show", "rollback", "cleanup",
-            "interactive"}) {
+            "interactive", "demo"}) {
             assertThat(run.out()).containsPattern("(?m)^  " + command + " ");
         }
     }
