@@ -1,12 +1,12 @@
 package org.etlrollback.cli;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import javax.sql.DataSource;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollback;
 import org.etlrollback.EtlRollbackException;
@@ -14,6 +14,7 @@ import org.etlrollback.MigrationSummary;
 import org.etlrollback.RollbackOptions;
 import org.etlrollback.RollbackResult;
 import org.etlrollback.internal.database.Database;
+import org.etlrollback.internal.database.EmbeddedServer;
 import org.etlrollback.internal.retention.Cleanup;
 import org.postgresql.ds.PGSimpleDataSource;
 import picocli.CommandLine.Command;
@@ -59,45 +60,29 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         out = spec.commandLine().getOut();
         err = spec.commandLine().getErr();
-        if (main.connection().given(main.env())) {
-            ConnectionOptions.Settings settings = main.connection().resolve(main.env());
-            PGSimpleDataSource dataSource = dataSource(settings.url(), settings.user(), settings.password());
+        Optional<ConnectionOptions.Settings> given = main.connectionIfGiven();
+        if (given.isPresent()) {
+            ConnectionOptions.Settings settings = given.get();
+            PGSimpleDataSource dataSource = new PGSimpleDataSource();
+            dataSource.setUrl(settings.url());
+            dataSource.setUser(settings.user());
+            dataSource.setPassword(settings.password());
+            dataSource.setApplicationName("etl-rollback demo");
             return run(dataSource, Database.redact(settings.url()), false);
         }
         err.println("etl-rollback demo: no database given; starting an embedded PostgreSQL (a few seconds) ...");
         err.flush();
-        EmbeddedPostgres server = start();
-        try {
-            PGSimpleDataSource dataSource = dataSource("jdbc:postgresql://localhost:" + server.getPort() + "/postgres",
-                    "postgres", null);
-            return run(dataSource, "an embedded PostgreSQL on port " + server.getPort(), true);
-        } finally {
-            err.println("etl-rollback demo: stopping the embedded PostgreSQL");
-            err.flush();
+        try (EmbeddedServer server = EmbeddedServer.start()) {
             try {
-                server.close();
-            } catch (IOException e) {
-                err.println("etl-rollback demo: could not stop the embedded PostgreSQL: " + e.getMessage());
+                return run(server.dataSource(), "an embedded PostgreSQL", true);
+            } finally {
+                err.println("etl-rollback demo: stopping the embedded PostgreSQL");
+                err.flush();
             }
         }
     }
 
-    private static EmbeddedPostgres start() {
-        try {
-            return EmbeddedPostgres.builder()
-                    .setServerConfig("fsync", "off")
-                    .setServerConfig("synchronous_commit", "off")
-                    .setOutputRedirector(ProcessBuilder.Redirect.DISCARD)
-                    .setErrorRedirector(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-        } catch (IOException | RuntimeException e) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "could not start an embedded PostgreSQL: " + e.getMessage()
-                    + ". Run the demo on a database of yours instead: etl-rollback --url "
-                    + "jdbc:postgresql://HOST:PORT/DATABASE --user USER demo", e);
-        }
-    }
-
-    private int run(PGSimpleDataSource dataSource, String where, boolean embedded) {
+    private int run(DataSource dataSource, String where, boolean embedded) {
         EtlRollback etlRollback = EtlRollback.configure().dataSource(dataSource).load();
         DemoShop shop = new DemoShop(dataSource);
         String migrationId = "demo_load_" + Instant.now().getEpochSecond();
@@ -162,7 +147,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** On a database of the user's: untrack the tables, delete the demo's migrations' logs, drop the schema. */
-    private void removeDemo(EtlRollback etlRollback, DemoShop shop, PGSimpleDataSource dataSource, String where,
+    private void removeDemo(EtlRollback etlRollback, DemoShop shop, DataSource dataSource, String where,
                             String migrationId) {
         List<String> done = new ArrayList<>();
         try {
@@ -200,18 +185,5 @@ final class DemoCommand implements Callable<Integer> {
     private void section(String title) {
         out.println();
         out.println("== " + title);
-    }
-
-    private static PGSimpleDataSource dataSource(String url, String user, String password) {
-        PGSimpleDataSource dataSource = new PGSimpleDataSource();
-        dataSource.setUrl(url);
-        if (user != null) {
-            dataSource.setUser(user);
-        }
-        if (password != null) {
-            dataSource.setPassword(password);
-        }
-        dataSource.setApplicationName("etl-rollback demo");
-        return dataSource;
     }
 }

@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 
 import org.etlrollback.EtlRollback;
 import org.etlrollback.EtlRollbackException;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Spec;
         versionProvider = Main.Version.class,
         subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, ListCommand.class,
             ShowCommand.class, RollbackCommand.class, CleanupCommand.class, InteractiveCommand.class, DemoCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
@@ -112,23 +114,18 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, "
-                + "list, show, rollback, cleanup, interactive, demo");
+                + "list, show, rollback, cleanup, interactive, demo, bench");
+    }
+
+    /** The connection settings in effect, or nothing when no database is named anywhere. */
+    Optional<ConnectionOptions.Settings> connectionIfGiven() {
+        return connection.resolveIfGiven(env);
     }
 
     /** The facade for the connection settings in effect. */
     EtlRollback etlRollback() {
         return connection.load(env);
     }
-
-    /** The connection options and the environment, for a command that connects on its own terms. */
-    ConnectionOptions connection() {
-        return connection;
-    }
-
-    Map<String, String> env() {
-        return env;
-    }
-
     /** Standard input, where {@code interactive} reads its answers. */
     InputStream in() {
         return in;

@@ -38,7 +38,7 @@ class DemoIT {
         Outcome outcome = CliProcess.run(Map.of(), "demo");
 
         assertTheShopIsBack(outcome);
-        assertThat(outcome.out()).startsWith("etl-rollback demo on an embedded PostgreSQL on port ");
+        assertThat(outcome.out()).startsWith("etl-rollback demo on an embedded PostgreSQL\n");
         assertThat(outcome.err()).contains("starting an embedded PostgreSQL", "stopping the embedded PostgreSQL");
     }
 
