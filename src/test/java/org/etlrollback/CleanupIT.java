@@ -2,6 +2,7 @@ package org.etlrollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -168,6 +169,43 @@ class CleanupIT {
         }
         assertThat(logged()).containsEntry("old_load", "changes=6 statements=4 checkpoints=1");
         assertThat(etlRollback.cleanup(THIRTY_DAYS, true).migrationIds()).isEmpty();
+    }
+
+    @Test
+    void aMigrationThatARollbackHoldsIsKept() throws SQLException {
+        oldAndNewMigrations();
+        try (Connection rollback = db.connect(); Statement s = rollback.createStatement()) {
+            rollback.setAutoCommit(false);
+            // what a running rollback of old_load holds until it ends
+            s.execute("SELECT pg_advisory_xact_lock(x'45524c42'::int, mig) FROM etl_rollback.migration"
+                    + " WHERE migration_id = 'old_load'");
+
+            CleanupResult result = etlRollback.cleanup(THIRTY_DAYS, false);
+
+            assertThat(result.deleted()).isEmpty();
+            assertThat(result.kept()).extracting(CleanupResult.Kept::migrationId, CleanupResult.Kept::reason)
+                    .containsExactly(tuple("old_load", "a rollback of it is running"));
+            rollback.rollback();
+        }
+        assertThat(etlRollback.cleanup(THIRTY_DAYS, false).migrationIds()).containsExactly("old_load");
+    }
+
+    @Test
+    void onlyTheOwnerAndAdminsMayCleanUp() throws SQLException {
+        oldAndNewMigrations();
+        TestDatabase.Login viewer = db.createLogin("viewer", "etl_rollback_viewer");
+        EtlRollback asViewer = EtlRollback.configure().dataSource(viewer.dataSource()).load();
+
+        assertThatThrownBy(() -> asViewer.cleanup(THIRTY_DAYS, true))
+                .isInstanceOfSatisfying(EtlRollbackException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                .hasMessage("role " + viewer.user() + " may not delete the log of migrations: that needs the owner of"
+                        + " etl-rollback or a member of etl_rollback_admin (GRANT etl_rollback_admin TO "
+                        + viewer.user() + "). Nothing was changed.");
+        TestDatabase.Login admin = db.createLogin("admin", "etl_rollback_admin");
+        assertThat(EtlRollback.configure().dataSource(admin.dataSource()).load().cleanup(THIRTY_DAYS, false)
+                .migrationIds()).containsExactly("old_load");
+        assertThat(logged()).containsOnlyKeys("new_load");
     }
 
     @Test
