@@ -113,10 +113,6 @@ public final class EtlRollback {
      *                              when the database fails (then nothing is deleted)
      */
     public CleanupResult cleanup(Duration olderThan, boolean dryRun) {
-        if (olderThan == null || olderThan.isNegative()) {
-            throw new EtlRollbackException(ErrorCode.USAGE, "cleanup: the age must be zero or more, was "
-                    + olderThan);
-        }
         return new Cleanup(database).olderThan(olderThan, dryRun);
     }
 
