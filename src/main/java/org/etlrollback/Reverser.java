@@ -45,8 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Reverser {
     private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
-    /** First key of the advisory locks that keep two rollbacks of one migration apart. */
-    private static final int ADVISORY_LOCK_CLASS = 0x45524c42;
     /** Where {@link #rollbackInTransaction} keeps its plan tables. */
     private static final String PLAN_SCHEMA = "etl_rollback";
 
@@ -203,11 +201,9 @@ public final class Reverser {
         }
 
         private RollbackResult rollback(LoggedMigration found, ConflictPolicy policy, boolean top) {
-            boolean locked = dsl.select(field("pg_try_advisory_xact_lock({0}, {1})", Boolean.class,
-                    val(ADVISORY_LOCK_CLASS), val(found.mig()))).fetchSingle().value1();
-            if (!locked) {
+            if (!changeLog.tryLockAgainstRollback(found.mig())) {
                 throw new EtlRollbackException(ErrorCode.FAILED, "another rollback of " + found.migrationId()
-                        + " is running; nothing was changed");
+                        + ", or a cleanup of its log, is running; nothing was changed");
             }
             LoggedMigration migration = changeLog.lockMigration(found.mig());
             if (migration.isRolledBack()) {
