@@ -369,7 +369,7 @@ public abstract class Transformer {
         try (Connection connection = dataSource.getConnection()) {
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
             tables = AffectedTables.inspect(dsl, declared);
-            warnIfLogged(dsl);
+            checkMigrationId(dsl);
         } catch (SQLException | DataAccessException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, name() + " could not check its affected tables: "
                     + Database.redact(rootMessage(e)) + ". Nothing was run.", e);
@@ -402,12 +402,26 @@ public abstract class Transformer {
         }
     }
 
-    /** Warns when the migration id has logged changes already: this run's changes join them. */
-    private void warnIfLogged(DSLContext dsl) {
-        if (mayReadLog(dsl) && dsl.fetchExists(MIGRATION, MIGRATION.MIGRATION_ID.eq(migrationId))) {
-            log.warn("[{}] The log already holds changes under this migration id; this run's changes join them, and a"
-                    + " rollback undoes both. Pass a new migration id to keep runs apart.", migrationId);
+    /**
+     * Refuses a migration id that was rolled back (its log takes no new changes), and warns when it has logged
+     * changes already: this run's changes join them.
+     */
+    private void checkMigrationId(DSLContext dsl) {
+        if (!mayReadLog(dsl)) {
+            return;
         }
+        String status = dsl.select(MIGRATION.STATUS).from(MIGRATION).where(MIGRATION.MIGRATION_ID.eq(migrationId))
+                .fetchOne(MIGRATION.STATUS);
+        if (status == null) {
+            return;
+        }
+        if (!status.equals("active")) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "migration " + migrationId + " has been rolled back ("
+                    + status + "), so its log takes no new changes: give " + name() + " a new migration id."
+                    + " Nothing was run.");
+        }
+        log.warn("[{}] The log already holds changes under this migration id; this run's changes join them, and a"
+                + " rollback undoes both. Pass a new migration id to keep runs apart.", migrationId);
     }
 
     /** Whether the migration id has any logged change or checkpoint. */

@@ -387,6 +387,20 @@ class TransformerIT {
     }
 
     @Test
+    void rolledBackMigrationIdIsRefusedBeforeAnythingRuns() {
+        assertThatThrownBy(transformer("reused_1", sql(MIGRATE, new IllegalStateException("x")))::safeRun)
+                .isInstanceOf(MigrationFailedException.class);
+        ScriptedTransformer again = transformer("reused_1", sql(MIGRATE, null));
+
+        assertThatThrownBy(again::safeRun)
+                .isInstanceOfSatisfying(EtlRollbackException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                .hasMessageContaining("migration reused_1 has been rolled back (rolled_back)")
+                .hasMessageContaining("new migration id");
+        assertThat(again.runs).isZero();
+    }
+
+    @Test
     void invalidMigrationIdIsRefused() {
         assertThatThrownBy(() -> transformer("a\nb", sql("", null)))
                 .isInstanceOfSatisfying(EtlRollbackException.class,
