@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.etlrollback.CrossDatabaseResult.DatabaseRollback;
@@ -193,6 +194,38 @@ class CrossDatabaseRollbackIT {
                                     .containsExactly(State.COMMITTED, State.FAILED));
             assertThat(status(CLINIC, "load_6")).isEqualTo("rolled_back");
         }
+    }
+
+    @Test
+    void twoPhaseNeedsCreateOnTheEngineSchemaOneByOneDoesNot() throws SQLException {
+        Map<String, String> clinicBefore = state(CLINIC);
+        Map<String, String> billingBefore = state(BILLING);
+        migrate(CLINIC, "load_7");
+        migrate(BILLING, "load_7");
+        TestDatabase.Login clinicAdmin = CLINIC.createLogin("clinic_admin", "etl_rollback_admin");
+        TestDatabase.Login billingAdmin = BILLING.createLogin("billing_admin", "etl_rollback_admin");
+        for (TestDatabase.Login login : List.of(clinicAdmin, billingAdmin)) {
+            sql(login.database(), "grant usage on schema app to " + login.user()
+                    + "; grant select, insert, update, delete on all tables in schema app to " + login.user());
+        }
+        CrossDatabaseRollback.Configuration configuration = CrossDatabaseRollback.configure()
+                .database("clinic", clinicAdmin.dataSource())
+                .database("billing", billingAdmin.dataSource());
+
+        assertThatThrownBy(() -> configuration.load().rollback("load_7"))
+                .isInstanceOfSatisfying(CrossDatabaseRollbackException.class, e -> {
+                    assertThat(e.getMessage()).contains("failed in clinic", "GRANT CREATE ON SCHEMA etl_rollback TO "
+                            + clinicAdmin.user(), "Nothing was changed in any database");
+                    assertThat(e.result().committed()).isEmpty();
+                });
+        assertThat(status(CLINIC, "load_7")).isEqualTo("active");
+
+        CrossDatabaseResult result = configuration.strategy(Strategy.ONE_BY_ONE).load().rollback("load_7");
+
+        assertThat(result.mode()).isEqualTo(Mode.ONE_BY_ONE);
+        assertThat(result.committed()).containsExactly("clinic", "billing");
+        assertThat(state(CLINIC)).isEqualTo(clinicBefore);
+        assertThat(state(BILLING)).isEqualTo(billingBefore);
     }
 
     @Test
