@@ -244,7 +244,7 @@ public final class Planner {
         for (Record r : dsl.resultQuery(
                 "select distinct coalesce(pg_partition_root(c.conrelid), c.conrelid)::bigint,"
                         + " coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint"
-                        + " from pg_catalog.pg_constraint c where c.contype = 'f'", (Object[]) new Object[0])
+                        + " from pg_catalog.pg_constraint c where c.contype = 'f'")
                 .fetch()) {
             long child = r.get(0, Long.class);
             long parent = r.get(1, Long.class);
