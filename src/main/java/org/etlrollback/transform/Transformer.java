@@ -171,7 +171,13 @@ public abstract class Transformer {
                     + "; a transformer runs once: create a new one for a new run");
         }
         if (config.enabled()) {
-            prepareTables();
+            try {
+                prepareTables();
+            } catch (RuntimeException e) {
+                // nothing ran: once the tables are fixed, this transformer may start again
+                ran.set(false);
+                throw e;
+            }
         } else {
             log.warn("[{}] Rollback is disabled by configuration (enabled = false): this run is not logged and cannot"
                     + " be rolled back", migrationId);

@@ -196,7 +196,7 @@ class TransformerIT {
     }
 
     @Test
-    void untrackedAffectedTableIsRefusedBeforeAnythingRuns() {
+    void untrackedAffectedTableIsRefusedBeforeAnythingRuns() throws SQLException {
         ScriptedTransformer transformer = new ScriptedTransformer(DB.dataSource(), config, "invoices_1",
                 List.of("clinic.patients", "clinic.invoices"), sql("insert into clinic.invoices values (1, 1)", null));
 
@@ -207,6 +207,10 @@ class TransformerIT {
                 .hasMessageContaining("track-tables = true")
                 .hasMessageContaining("Nothing was run");
         assertThat(transformer.runs).isZero();
+
+        untagged("select etl_rollback.track('clinic.invoices')");
+        transformer.safeRun();
+        assertThat(transformer.runs).isEqualTo(1);
     }
 
     @Test
