@@ -20,7 +20,6 @@ import org.etlrollback.internal.bench.Benchmark;
 import org.etlrollback.internal.bench.BenchmarkReport;
 import org.etlrollback.internal.bench.Chart;
 import org.etlrollback.internal.database.EmbeddedServer;
-import org.postgresql.ds.PGSimpleDataSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -73,11 +72,7 @@ final class BenchCommand implements Callable<Integer> {
         Optional<ConnectionOptions.Settings> given = main.connectionIfGiven();
         BenchmarkReport report;
         if (given.isPresent()) {
-            PGSimpleDataSource dataSource = new PGSimpleDataSource();
-            dataSource.setUrl(given.get().url());
-            dataSource.setUser(given.get().user());
-            dataSource.setPassword(given.get().password());
-            report = run(dataSource, reps, err);
+            report = run(Main.dataSource(given.get()), reps, err);
         } else {
             err.println("no database given: starting an embedded PostgreSQL");
             try (EmbeddedServer server = EmbeddedServer.start()) {

@@ -1,6 +1,7 @@
 package org.etlrollback.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -9,6 +10,8 @@ import java.util.regex.Pattern;
 import org.etlrollback.CleanupResult;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
+import org.etlrollback.transform.RollbackConfig;
+import org.etlrollback.transform.Snapshots;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -54,10 +57,22 @@ final class CleanupCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as one JSON document.")
     boolean json;
 
+    @Option(names = "--archive", paramLabel = "DIR",
+            description = "Export each migration's log to DIR before deleting it (default: archive.directory of "
+                    + "etl-rollback.properties or ETL_ROLLBACK_ARCHIVE_DIRECTORY, if set). A migration is deleted "
+                    + "only once it is archived.")
+    Path archive;
+
     @Override
     public Integer call() {
         int days = parseDays(olderThan);
-        CleanupResult result = main.etlRollback().cleanup(Duration.ofDays(days), dryRun);
+        RollbackConfig config = RollbackConfig.load();
+        if (archive != null) {
+            config = config.withArchiveDirectory(archive);
+        }
+        CleanupResult result = config.archiveDirectory().isPresent() && !dryRun
+                ? Snapshots.using(main.dataSource(), config).cleanupOldSnapshots(days)
+                : main.etlRollback().cleanup(Duration.ofDays(days), dryRun);
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? json(result, days) : text(result, days));
         out.flush();

@@ -6,9 +6,11 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 import org.etlrollback.EtlRollback;
 import org.etlrollback.EtlRollbackException;
+import org.postgresql.ds.PGSimpleDataSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -120,6 +122,19 @@ public final class Main implements Runnable {
     /** The connection settings in effect, or nothing when no database is named anywhere. */
     Optional<ConnectionOptions.Settings> connectionIfGiven() {
         return connection.resolveIfGiven(env);
+    }
+
+    /** A data source for the connection settings in effect. */
+    DataSource dataSource() {
+        return dataSource(connection.resolve(env));
+    }
+
+    static DataSource dataSource(ConnectionOptions.Settings settings) {
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setUrl(settings.url());
+        dataSource.setUser(settings.user());
+        dataSource.setPassword(settings.password());
+        return dataSource;
     }
 
     /** The facade for the connection settings in effect. */

@@ -5,14 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.Map;
 
 import org.etlrollback.TestDatabase;
 import org.etlrollback.cli.CliProcess.Outcome;
+import org.etlrollback.transform.RollbackConfig.ArchiveCompression;
+import org.etlrollback.transform.MigrationArchive;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** cleanup, run as a process on a log with an old and a new migration. */
 class CleanupCommandIT {
@@ -96,6 +100,19 @@ class CleanupCommandIT {
         Outcome again = cli("cleanup", "--older-than", "30", "--dry-run");
         assertThat(again.exitCode()).as(again.toString()).isZero();
         assertThat(again.out()).startsWith("nothing to delete: no migration was last active more than 30 days ago");
+    }
+
+    @Test
+    void cleanupArchivesEachMigrationBeforeDeletingIt(@TempDir Path dir) {
+        Outcome outcome = cli("cleanup", "--older-than", "30", "--archive", dir.toString());
+
+        assertThat(outcome.exitCode()).as(outcome.toString()).isZero();
+        assertThat(log()).containsExactly("new_load 1 1 0");
+        Path archived = dir.resolve(MigrationArchive.fileName("old_load", ArchiveCompression.GZIP));
+        assertThat(archived).isRegularFile();
+
+        MigrationArchive.using(db.dataSource()).importFrom(archived);
+        assertThat(log()).containsExactly("new_load 1 1 0", "old_load 3 2 1");
     }
 
     @Test
