@@ -1,14 +1,16 @@
 package org.etlrollback;
 
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Objects;
 import java.util.Properties;
 import javax.sql.DataSource;
 
 import org.etlrollback.internal.capture.Tracker;
+import org.etlrollback.internal.changelog.MigrationCatalog;
 import org.etlrollback.internal.database.Database;
 import org.etlrollback.internal.install.Installer;
+import org.etlrollback.internal.retention.Cleanup;
 import org.postgresql.Driver;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -19,6 +21,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * EtlRollback etlRollback = EtlRollback.configure().dataSource(dataSource).load();
  * etlRollback.install();
  * etlRollback.track("public.customers", "public.orders");
+ * for (MigrationSummary migration : etlRollback.list()) { ... }
  * }</pre>
  *
  * An instance holds no connection: each call takes one from the data source and gives it back.
@@ -69,6 +72,47 @@ public final class EtlRollback {
      */
     public UntrackResult untrack(String... tables) {
         return new Tracker(database).untrack(tableNames("untrack", tables));
+    }
+
+    /**
+     * The migrations the log knows, newest first (by their first logged change), as the view
+     * {@code etl_rollback.migrations} shows them. Needs the rights of {@code etl_rollback_viewer}.
+     *
+     * @throws EtlRollbackException when etl-rollback is not installed, or the user may not read the view
+     */
+    public List<MigrationSummary> list() {
+        return new MigrationCatalog(database).list();
+    }
+
+    /**
+     * One migration: per table the rows it inserted, updated, deleted and truncated and the bytes of its log, its
+     * checkpoints, and its rollbacks. Needs the rights of {@code etl_rollback_admin}, since it reads the log itself.
+     *
+     * @throws EtlRollbackException with {@link ErrorCode#FAILED} when no migration has that id, etl-rollback is not
+     *                              installed, or the user may not read the log
+     */
+    public MigrationDetail show(String migrationId) {
+        if (migrationId == null || migrationId.isEmpty()) {
+            throw new EtlRollbackException(ErrorCode.USAGE, "show: name a migration id, e.g. load_2026_11");
+        }
+        return new MigrationCatalog(database).show(migrationId);
+    }
+
+    /**
+     * Deletes the logs of the migrations whose last activity (logged change or checkpoint) is older than
+     * {@code olderThan} on the server's clock: their log rows, statements, checkpoints and catalog rows, in one
+     * transaction. They can no longer be inspected or rolled back. A migration is kept, and the result says why,
+     * while an open transaction is still writing it or a rollback of it runs; a migration and its rollbacks
+     * ({@code X}, {@code rollback:X}) are deleted together or kept together. Needs the rights of
+     * {@code etl_rollback_admin}.
+     *
+     * @param olderThan how old a migration's last activity must be, zero or more
+     * @param dryRun    report what would be deleted, and delete nothing
+     * @throws EtlRollbackException with {@link ErrorCode#USAGE} for a negative age; with {@link ErrorCode#FAILED}
+     *                              when the database fails (then nothing is deleted)
+     */
+    public CleanupResult cleanup(Duration olderThan, boolean dryRun) {
+        return new Cleanup(database).olderThan(olderThan, dryRun);
     }
 
     /** The Reverser for this database. */
@@ -177,14 +221,7 @@ public final class EtlRollback {
         }
 
         private static String describe(DataSource dataSource) {
-            if (dataSource instanceof PGSimpleDataSource pg) {
-                String hosts = String.join(",", Objects.requireNonNullElse(pg.getServerNames(), new String[0]));
-                int[] ports = pg.getPortNumbers();
-                String port = ports == null || ports.length == 0 || ports[0] == 0 ? "" : ":" + ports[0];
-                String description = "jdbc:postgresql://" + hosts + port + "/" + Objects.requireNonNullElse(pg.getDatabaseName(), "");
-                return pg.getUser() == null ? description : description + " as " + pg.getUser();
-            }
-            return "the database of " + dataSource.getClass().getName();
+            return Database.describe(dataSource);
         }
 
         private static EtlRollbackException usage(String message) {

@@ -29,6 +29,7 @@ import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.ScriptWriter;
 import org.etlrollback.internal.verify.Verifier;
 import org.jooq.DSLContext;
+import org.jooq.Name;
 import org.jooq.SQLDialect;
 import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
@@ -45,8 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Reverser {
     private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
-    /** First key of the advisory locks that keep two rollbacks of one migration apart. */
-    private static final int ADVISORY_LOCK_CLASS = 0x45524c42;
+    /** Where {@link #rollbackInTransaction} keeps its plan tables. */
+    private static final String PLAN_SCHEMA = "etl_rollback";
 
     private final DataSource dataSource;
 
@@ -71,7 +72,7 @@ public final class Reverser {
             connection.setAutoCommit(false);
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
             try {
-                RollbackResult result = new Run(dsl, connection, options, started).top(migrationId);
+                RollbackResult result = new Run(dsl, connection, options, started, Optional.empty()).top(migrationId);
                 if (options.dryRun() || result.outcome() == RollbackResult.Outcome.ALREADY_ROLLED_BACK) {
                     connection.rollback();
                 } else {
@@ -87,6 +88,42 @@ public final class Reverser {
         } catch (SQLException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " failed: "
                     + e.getMessage() + ". Nothing was changed.", e);
+        }
+    }
+
+    /**
+     * Rolls back inside the caller's transaction on {@code connection} (autocommit off, from this Reverser's
+     * database), and neither commits nor rolls back: the caller ends the transaction, e.g. with
+     * {@code PREPARE TRANSACTION} for a two-phase commit across databases. PostgreSQL cannot prepare a transaction
+     * that used temporary tables, so the plan is kept in regular tables of the schema {@code etl_rollback},
+     * dropped again before this returns; that needs CREATE on the schema (its owner has it).
+     *
+     * @throws EtlRollbackException as {@link #rollback(String, RollbackOptions)}; the caller must then roll the
+     *                              transaction back
+     */
+    RollbackResult rollbackInTransaction(Connection connection, String migrationId, RollbackOptions options) {
+        Objects.requireNonNull(connection, "connection");
+        Objects.requireNonNull(migrationId, "migrationId");
+        Objects.requireNonNull(options, "options");
+        long started = System.nanoTime();
+        DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
+        try {
+            String role = dsl.select(field("quote_ident(current_user)", String.class))
+                    .where(field("has_schema_privilege({0}, 'CREATE')", Boolean.class, val(PLAN_SCHEMA)).isFalse())
+                    .fetchOne(0, String.class);
+            if (role != null) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "role " + role + " may not roll back " + migrationId
+                        + " in a transaction to prepare: its plan is kept in the schema " + PLAN_SCHEMA
+                        + ", since PostgreSQL cannot prepare a transaction that used temporary tables (GRANT CREATE ON"
+                        + " SCHEMA " + PLAN_SCHEMA + " TO " + role + ", or use the owner of etl-rollback)."
+                        + " Nothing was changed.");
+            }
+            Run run = new Run(dsl, connection, options, started, Optional.of(PLAN_SCHEMA));
+            RollbackResult result = run.top(migrationId);
+            run.dropPlanTables();
+            return result;
+        } catch (RuntimeException e) {
+            throw translate(e, migrationId);
         }
     }
 
@@ -120,13 +157,24 @@ public final class Reverser {
         /** The migrations this run has rolled back, and the rollbacks it has logged: a cascade leaves them be. */
         private final Set<String> handled = new HashSet<>();
         private final List<String> cascaded = new ArrayList<>();
+        private final Optional<String> planSchema;
+        private final Set<Name> planTables = new LinkedHashSet<>();
 
-        Run(DSLContext dsl, Connection connection, RollbackOptions options, long started) {
+        Run(DSLContext dsl, Connection connection, RollbackOptions options, long started,
+            Optional<String> planSchema) {
             this.dsl = dsl;
             this.connection = connection;
             this.options = options;
             this.started = started;
             this.changeLog = new ChangeLog(dsl);
+            this.planSchema = planSchema;
+        }
+
+        /** Drops the plan tables kept in a schema (temporary ones go at commit by themselves). */
+        void dropPlanTables() {
+            if (planSchema.isPresent()) {
+                planTables.forEach(t -> dsl.dropTableIfExists(t).execute());
+            }
         }
 
         RollbackResult top(String migrationId) {
@@ -156,11 +204,9 @@ public final class Reverser {
         }
 
         private RollbackResult rollback(LoggedMigration found, ConflictPolicy policy, boolean top) {
-            boolean locked = dsl.select(field("pg_try_advisory_xact_lock({0}, {1})", Boolean.class,
-                    val(ADVISORY_LOCK_CLASS), val(found.mig()))).fetchSingle().value1();
-            if (!locked) {
+            if (!changeLog.tryLockAgainstRollback(found.mig())) {
                 throw new EtlRollbackException(ErrorCode.FAILED, "another rollback of " + found.migrationId()
-                        + " is running; nothing was changed");
+                        + ", or a cleanup of its log, is running; nothing was changed");
             }
             LoggedMigration migration = changeLog.lockMigration(found.mig());
             if (migration.isRolledBack()) {
@@ -181,8 +227,8 @@ public final class Reverser {
             }
             List<LoggedTable> tables = changeLog.tablesChangedBy(migration.mig());
             lock(tables);
-            Planner planner = new Planner(dsl);
-            RollbackPlan plan = planner.plan(migration, tables, fromSeq, uptoSeq);
+            Planner planner = new Planner(dsl, planSchema);
+            RollbackPlan plan = plan(planner, migration, tables, fromSeq, uptoSeq);
 
             if (plan.hasConflicts() && policy == ConflictPolicy.CASCADE && !options.dryRun()) {
                 inProgress.add(migration.mig());
@@ -195,7 +241,7 @@ public final class Reverser {
                     }
                 }
                 if (!dependents.isEmpty()) {
-                    plan = planner.plan(migration, tables, fromSeq, uptoSeq);
+                    plan = plan(planner, migration, tables, fromSeq, uptoSeq);
                 }
             }
             boolean restoreConflicts = policy == ConflictPolicy.FORCE;
@@ -240,6 +286,13 @@ public final class Reverser {
             finish(migration, status, undoneAfter);
             return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                     : RollbackResult.Outcome.ROLLED_BACK, counts, plan, replayed, options.verify());
+        }
+
+        private RollbackPlan plan(Planner planner, LoggedMigration migration, List<LoggedTable> tables, long fromSeq,
+                                  long uptoSeq) {
+            RollbackPlan plan = planner.plan(migration, tables, fromSeq, uptoSeq);
+            plan.tables().forEach(t -> planTables.add(t.planTable()));
+            return plan;
         }
 
         private static EtlRollbackException beingWritten(String migrationId) {

@@ -40,7 +40,8 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
  * <p>The server is started on first use and stopped when the JVM exits. etl-rollback is installed
  * once, by the production installer, into a template database; {@link #forClass(Class)} clones it
  * with {@code CREATE DATABASE ... TEMPLATE}, which takes a fraction of a second. Every server
- * checks passwords on TCP connections.
+ * checks passwords on TCP connections. The servers the tests start allow prepared transactions
+ * ({@code max_prepared_transactions}), for two-phase rollbacks across databases.
  */
 public final class TestDatabase {
     private static final AtomicInteger COUNTER = new AtomicInteger();
@@ -243,7 +244,9 @@ public final class TestDatabase {
                     .withUsername("postgres")
                     .withPassword("postgres-" + RUN_ID);
             container.withCommand("postgres", "-c", "fsync=off", "-c", "full_page_writes=off",
-                    "-c", "synchronous_commit=off", "-c", "max_connections=200");
+                    "-c", "synchronous_commit=off", "-c", "max_connections=200",
+                    // two-phase rollbacks across databases prepare their transactions
+                    "-c", "max_prepared_transactions=20");
             container.start();
             Runtime.getRuntime().addShutdownHook(new Thread(container::stop, "TestDatabase container stop"));
             Server server = new Server(container.getHost(), container.getMappedPort(5432), "postgres", "",
@@ -262,6 +265,8 @@ public final class TestDatabase {
                         .setServerConfig("full_page_writes", "off")
                         .setServerConfig("synchronous_commit", "off")
                         .setServerConfig("max_connections", "200")
+                        // two-phase rollbacks across databases prepare their transactions
+                        .setServerConfig("max_prepared_transactions", "20")
                         // the default of PostgreSQL 13 is md5, which the scram-sha-256 lines below would refuse
                         .setServerConfig("password_encryption", "scram-sha-256")
                         .setOutputRedirector(ProcessBuilder.Redirect.DISCARD)

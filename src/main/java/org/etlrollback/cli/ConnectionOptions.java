@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollback;
@@ -43,6 +44,13 @@ final class ConnectionOptions {
 
     /** The settings in effect, given the process's environment. */
     Settings resolve(Map<String, String> env) {
+        return resolveIfGiven(env).orElseThrow(() -> usage("no database given: use --url "
+                + "jdbc:postgresql://HOST:PORT/DATABASE, or set ETL_ROLLBACK_URL, or libpq's PGHOST, PGPORT and "
+                + "PGDATABASE"));
+    }
+
+    /** The settings in effect, or nothing when neither the options nor the environment name a database. */
+    Optional<Settings> resolveIfGiven(Map<String, String> env) {
         if (password != null && passwordFile != null) {
             throw usage("give either --password or --password-file, not both");
         }
@@ -51,10 +59,9 @@ final class ConnectionOptions {
                 env.get("PGPASSWORD"));
         String resolvedUrl = first(url, env.get("ETL_ROLLBACK_URL"), libpqUrl(env, resolvedUser));
         if (resolvedUrl == null) {
-            throw usage("no database given: use --url jdbc:postgresql://HOST:PORT/DATABASE, "
-                    + "or set ETL_ROLLBACK_URL, or libpq's PGHOST, PGPORT and PGDATABASE");
+            return Optional.empty();
         }
-        return new Settings(resolvedUrl, resolvedUser, resolvedPassword);
+        return Optional.of(new Settings(resolvedUrl, resolvedUser, resolvedPassword));
     }
 
     /** The facade for the resolved settings. */

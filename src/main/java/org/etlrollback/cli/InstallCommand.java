@@ -31,7 +31,12 @@ final class InstallCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        InstallResult result = main.etlRollback().install();
+        spec.commandLine().getOut().println(line(main.etlRollback().install()));
+        return 0;
+    }
+
+    /** What an install did, in one line. */
+    static String line(InstallResult result) {
         String line;
         if (result.upToDate()) {
             line = "etl-rollback schema version " + result.schemaVersion() + " is up to date; nothing to do";
@@ -43,8 +48,7 @@ final class InstallCommand implements Callable<Integer> {
             line = "upgraded etl-rollback schema from version " + result.previousSchemaVersion() + " to "
                     + result.schemaVersion() + " (" + scripts(result) + ")";
         }
-        spec.commandLine().getOut().println(line);
-        return 0;
+        return line;
     }
 
     private static String scripts(InstallResult result) {

@@ -1,12 +1,16 @@
 package org.etlrollback.cli;
 
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
 
 import org.etlrollback.EtlRollback;
 import org.etlrollback.EtlRollbackException;
+import org.postgresql.ds.PGSimpleDataSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -22,7 +26,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "etl-rollback",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
-        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, RollbackCommand.class,
+        subcommands = {InstallCommand.class, TrackCommand.class, UntrackCommand.class, ListCommand.class,
+            ShowCommand.class, RollbackCommand.class, CleanupCommand.class, InteractiveCommand.class, DemoCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class},
         usageHelpWidth = 100,
         description = "Selective, conflict-aware rollback of tagged data migrations on PostgreSQL.",
@@ -39,12 +45,16 @@ import picocli.CommandLine.Spec;
                     + "3 refused because of conflicts. Results go to stdout, diagnostics to stderr.",
             "",
             "Examples:",
+            "  etl-rollback demo                    (no database needed: an embedded PostgreSQL)",
             "  export ETL_ROLLBACK_URL=jdbc:postgresql://localhost:5432/shop",
             "  export ETL_ROLLBACK_USER=etl ETL_ROLLBACK_PASSWORD=...",
             "  etl-rollback install",
             "  etl-rollback track public.customers public.orders",
             "  etl-rollback --url jdbc:postgresql://db/shop --user etl --password-file pw.txt untrack public.t1",
+            "  etl-rollback list",
+            "  etl-rollback show load_2026_11",
             "  etl-rollback rollback load_2026_11 --dry-run",
+            "  etl-rollback cleanup --older-than 90 --dry-run",
             "",
             "Run 'etl-rollback help COMMAND' for a command's options."
         })
@@ -67,9 +77,15 @@ public final class Main implements Runnable {
     CommandSpec spec;
 
     private final Map<String, String> env;
+    private final InputStream in;
 
     Main(Map<String, String> env) {
+        this(env, InputStream.nullInputStream());
+    }
+
+    Main(Map<String, String> env, InputStream in) {
         this.env = Map.copyOf(env);
+        this.in = in;
     }
 
     public static void main(String[] args) {
@@ -78,12 +94,17 @@ public final class Main implements Runnable {
                 System.setProperty(key, value);
             }
         });
-        System.exit(execute(args, System.getenv(), System.out, System.err));
+        System.exit(execute(args, System.getenv(), System.in, System.out, System.err));
+    }
+
+    /** Runs the command line with nothing to read on standard input; returns the exit code. */
+    static int execute(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        return execute(args, env, InputStream.nullInputStream(), out, err);
     }
 
     /** Runs the command line; returns the exit code. */
-    static int execute(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
-        Main main = new Main(env);
+    static int execute(String[] args, Map<String, String> env, InputStream in, PrintStream out, PrintStream err) {
+        Main main = new Main(env, in);
         CommandLine commandLine = new CommandLine(main);
         commandLine.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         commandLine.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -94,12 +115,35 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, rollback");
+        throw new ParameterException(spec.commandLine(), "Missing command: name one of install, track, untrack, "
+                + "list, show, rollback, cleanup, interactive, demo, bench");
+    }
+
+    /** The connection settings in effect, or nothing when no database is named anywhere. */
+    Optional<ConnectionOptions.Settings> connectionIfGiven() {
+        return connection.resolveIfGiven(env);
+    }
+
+    /** A data source for the connection settings in effect. */
+    DataSource dataSource() {
+        return dataSource(connection.resolve(env));
+    }
+
+    static DataSource dataSource(ConnectionOptions.Settings settings) {
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setUrl(settings.url());
+        dataSource.setUser(settings.user());
+        dataSource.setPassword(settings.password());
+        return dataSource;
     }
 
     /** The facade for the connection settings in effect. */
     EtlRollback etlRollback() {
         return connection.load(env);
+    }
+    /** Standard input, where {@code interactive} reads its answers. */
+    InputStream in() {
+        return in;
     }
 
     private int report(Exception e, CommandLine cmd) {

@@ -1,8 +1,5 @@
 package org.etlrollback.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,7 +89,7 @@ final class RollbackCommand implements Callable<Integer> {
                 .withToCheckpoint(toCheckpoint)
                 .withSqlFile(sqlFile)
                 .withLockTimeout(parseDuration(lockTimeout))
-                .withProgress(progress());
+                .withProgress(progress(spec.commandLine().getErr()));
         RollbackResult result;
         int exitCode = 0;
         try {
@@ -109,11 +106,10 @@ final class RollbackCommand implements Callable<Integer> {
     }
 
     /** A bar on stderr when it is a terminal; nothing otherwise. */
-    private RollbackProgress progress() {
+    static RollbackProgress progress(PrintWriter err) {
         if (System.console() == null) {
             return RollbackProgress.NONE;
         }
-        PrintWriter err = spec.commandLine().getErr();
         return (step, done, planned) -> {
             int width = 30;
             int filled = planned == 0 ? width : (int) (width * done / planned);
@@ -221,11 +217,6 @@ final class RollbackCommand implements Callable<Integer> {
         doc.put("replayed", r.replayed());
         doc.put("verified", r.verified());
         doc.put("duration_ms", r.duration().toMillis());
-        try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc) + "\n";
-        } catch (JsonProcessingException e) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "could not write the result as JSON: " + e.getMessage(),
-                    e);
-        }
+        return Json.document(doc);
     }
 }

@@ -41,6 +41,11 @@ public final class CliProcess {
     }
 
     public static Outcome run(Map<String, String> env, String... args) {
+        return withInput(env, "", args);
+    }
+
+    /** Runs the command line with {@code input} on its standard input, which then ends. */
+    public static Outcome withInput(Map<String, String> env, String input, String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // short-lived JVMs: skip the optimizing compiler, as most command-line tools would
@@ -60,7 +65,11 @@ public final class CliProcess {
                 builder.environment().keySet().removeIf(name -> name.startsWith("ETL_ROLLBACK_") || name.startsWith("PG"));
                 builder.environment().putAll(env);
                 Process process = builder.start();
-                process.getOutputStream().close();
+                try (var stdin = process.getOutputStream()) {
+                    stdin.write(input.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // the process ended without reading all of its input; its outcome says why
+                }
                 if (!process.waitFor(120, TimeUnit.SECONDS)) {
                     process.destroyForcibly();
                     throw new IllegalStateException("etl-rollback " + String.join(" ", args) + " did not end");

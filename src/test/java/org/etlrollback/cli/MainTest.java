@@ -43,6 +43,42 @@ class MainTest {
         assertThat(run.err()).isEmpty();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"list", "show", "rollback", "cleanup", "interactive", "demo"})
+    void everyCommandsHelpHasExamples(String command) {
+        Run run = run(Map.of(), command, "--help");
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.out()).contains("Usage: etl-rollback " + command, "Examples:", "Exit codes");
+        assertThat(run.out().substring(run.out().indexOf("Examples:"))).contains("etl-rollback " + command);
+        assertThat(run.err()).isEmpty();
+    }
+
+    @Test
+    void helpListsEveryCommandOfTheContract() {
+        Run run = run(Map.of(), "--help");
+        for (String command : new String[] {"install", "track", "untrack", "list", "show", "rollback", "cleanup",
+            "interactive", "demo"}) {
+            assertThat(run.out()).containsPattern("(?m)^  " + command + " ");
+        }
+    }
+
+    @Test
+    void badValuesAreUsageErrorsBeforeAnyConnection() {
+        Map<String, String> nowhere = Map.of("ETL_ROLLBACK_URL", "jdbc:postgresql://localhost:1/nowhere");
+        Map<String[], String> cases = Map.of(
+                new String[] {"cleanup", "--older-than", "-7"}, "invalid --older-than '-7'",
+                new String[] {"interactive", "--limit", "0"}, "invalid --limit 0",
+                new String[] {"interactive", "--on-conflict", "later"}, "unknown conflict policy 'later'",
+                new String[] {"show"}, "Missing required parameter: 'ID'");
+        cases.forEach((args, message) -> {
+            Run run = run(nowhere, args);
+            assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(run.err()).as(String.join(" ", args)).contains(message, "--help")
+                    .doesNotContain("cannot connect");
+            assertThat(run.out()).isEmpty();
+        });
+    }
+
     @Test
     void helpNeverShowsAPasswordFromTheEnvironment() {
         Map<String, String> env = Map.of("ETL_ROLLBACK_PASSWORD", "env-secret-1", "PGPASSWORD", "env-secret-2");

@@ -29,6 +29,8 @@ import org.jooq.impl.DSL;
 public final class ChangeLog {
     /** First key of the advisory locks that writers under a migration id hold ('ERLW'). */
     private static final int WRITER_LOCK_CLASS = 0x45524c57;
+    /** First key of the advisory locks that keep a rollback of a migration apart from others ('ERLB'). */
+    private static final int ROLLBACK_LOCK_CLASS = 0x45524c42;
 
     private final DSLContext dsl;
 
@@ -69,6 +71,15 @@ public final class ChangeLog {
     public List<String> checkpointNames(int mig) {
         return dsl.select(CHECKPOINT.NAME).from(CHECKPOINT).where(CHECKPOINT.MIG.eq(mig))
                 .orderBy(CHECKPOINT.SEQ).fetch(CHECKPOINT.NAME);
+    }
+
+    /**
+     * Takes the migration's rollback lock until the transaction ends, unless another transaction holds it: a
+     * rollback of the migration, or a cleanup deleting it. Returns whether it was taken.
+     */
+    public boolean tryLockAgainstRollback(int mig) {
+        return dsl.select(field("pg_try_advisory_xact_lock({0}, {1})", Boolean.class,
+                val(ROLLBACK_LOCK_CLASS), val(mig))).fetchSingle().value1();
     }
 
     /**

@@ -8,6 +8,7 @@ import javax.sql.DataSource;
 
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
@@ -30,6 +31,27 @@ public final class Database {
     public Database(DataSource dataSource, String description) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
         this.description = Objects.requireNonNull(description, "description");
+    }
+
+    /** A database reached through a data source, named in messages as {@link #describe(DataSource)} names it. */
+    public static Database of(DataSource dataSource) {
+        return new Database(dataSource, describe(dataSource));
+    }
+
+    /**
+     * How messages name the database of a data source: its URL and user for PostgreSQL's own data sources (never a
+     * password), else the data source's class.
+     */
+    public static String describe(DataSource dataSource) {
+        if (dataSource instanceof PGSimpleDataSource pg) {
+            String hosts = String.join(",", Objects.requireNonNullElse(pg.getServerNames(), new String[0]));
+            int[] ports = pg.getPortNumbers();
+            String port = ports == null || ports.length == 0 || ports[0] == 0 ? "" : ":" + ports[0];
+            String description = "jdbc:postgresql://" + hosts + port + "/"
+                    + Objects.requireNonNullElse(pg.getDatabaseName(), "");
+            return pg.getUser() == null ? description : description + " as " + pg.getUser();
+        }
+        return "the database of " + dataSource.getClass().getName();
     }
 
     public DataSource dataSource() {

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.etlrollback.Conflict;
 import org.etlrollback.RollbackResult;
@@ -34,8 +35,10 @@ import org.jooq.CommonTableExpression;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
+import org.jooq.Name;
 import org.jooq.Record;
 import org.jooq.Record3;
+import org.jooq.Select;
 import org.jooq.SelectFieldOrAsterisk;
 import org.jooq.Table;
 import org.jooq.WindowSpecification;
@@ -54,9 +57,21 @@ import org.jooq.WindowSpecificationRowsStep;
  */
 public final class Planner {
     private final DSLContext dsl;
+    private final Optional<String> planSchema;
 
+    /** A planner that keeps its plans in temporary tables, dropped when the transaction ends. */
     public Planner(DSLContext dsl) {
+        this(dsl, Optional.empty());
+    }
+
+    /**
+     * @param planSchema where the plan tables go: empty for temporary tables dropped at commit; a schema for
+     *                   regular tables, which the caller drops before the transaction ends. PostgreSQL cannot
+     *                   prepare (two-phase commit) a transaction that used temporary tables.
+     */
+    public Planner(DSLContext dsl, Optional<String> planSchema) {
         this.dsl = dsl;
+        this.planSchema = planSchema;
     }
 
     public RollbackPlan plan(LoggedMigration migration, List<LoggedTable> tables, long fromSeq, long uptoSeq) {
@@ -65,7 +80,8 @@ public final class Planner {
         List<Conflict> conflicts = new ArrayList<>();
         long conflictCount = 0;
         for (LoggedTable table : ordered) {
-            TableSql sql = new TableSql(table, "etl_rollback_plan_" + migration.mig() + "_" + table.tableId());
+            String planTable = "etl_rollback_plan_" + migration.mig() + "_" + table.tableId();
+            TableSql sql = new TableSql(table, planSchema.map(s -> name(s, planTable)).orElse(name(planTable)));
             TablePlan plan = planTable(sql, migration.mig(), fromSeq, uptoSeq);
             plans.add(plan);
             conflictCount += plan.conflicts();
@@ -77,7 +93,11 @@ public final class Planner {
     }
 
     private TablePlan planTable(TableSql sql, int mig, long fromSeq, long uptoSeq) {
-        dsl.dropTemporaryTableIfExists(name(sql.planTable())).execute();
+        if (planSchema.isPresent()) {
+            dsl.dropTableIfExists(sql.planTable()).execute();
+        } else {
+            dsl.dropTemporaryTableIfExists(sql.planTable()).execute();
+        }
 
         Table<?> log = sql.log("l");
         Field<Long> stmt = field(name("l", "stmt"), Long.class);
@@ -128,19 +148,21 @@ public final class Planner {
         fields.add(when(hadBefore, when(present, inline("U")).otherwise(inline("I")))
                 .otherwise(when(present, inline("D")).otherwise(inline("-"))).as("action"));
 
-        dsl.createTemporaryTable(name(sql.planTable()))
-                .as(dsl.with(sides, first)
-                        .select(fields)
-                        .from(table(name("f")))
-                        .leftJoin(sql.target("t")).on(sql.keyMatches("t", "f", "c"))
-                        .where(field(name("f", "rn")).eq(inline(1))))
-                .onCommitDrop()
-                .execute();
+        Select<Record> contents = dsl.with(sides, first)
+                .select(fields)
+                .from(table(name("f")))
+                .leftJoin(sql.target("t")).on(sql.keyMatches("t", "f", "c"))
+                .where(field(name("f", "rn")).eq(inline(1)));
+        if (planSchema.isPresent()) {
+            dsl.createTable(sql.planTable()).as(contents).execute();
+        } else {
+            dsl.createTemporaryTable(sql.planTable()).as(contents).onCommitDrop().execute();
+        }
 
         Field<String> state = field(name("state"), String.class);
         Field<String> action = field(name("action"), String.class);
         Map<String, Long> counts = new HashMap<>();
-        for (Record3<String, String, Integer> r : dsl.select(state, action, count()).from(name(sql.planTable()))
+        for (Record3<String, String, Integer> r : dsl.select(state, action, count()).from(sql.planTable())
                 .groupBy(state, action).fetch()) {
             counts.merge(r.value1() + ":" + r.value2(), r.value3().longValue(), Long::sum);
         }
@@ -247,7 +269,7 @@ public final class Planner {
         for (Record r : dsl.resultQuery(
                 "select distinct coalesce(pg_partition_root(c.conrelid), c.conrelid)::bigint,"
                         + " coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint"
-                        + " from pg_catalog.pg_constraint c where c.contype = 'f'", (Object[]) new Object[0])
+                        + " from pg_catalog.pg_constraint c where c.contype = 'f'")
                 .fetch()) {
             long child = r.get(0, Long.class);
             long parent = r.get(1, Long.class);

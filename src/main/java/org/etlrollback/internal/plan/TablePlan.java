@@ -4,9 +4,10 @@ import java.util.List;
 import org.etlrollback.TableRollback;
 import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.changelog.LoggedTable;
+import org.jooq.Name;
 
 /**
- * The part of a plan that concerns one table. The rows themselves stay in the server, in a temporary table
+ * The part of a plan that concerns one table. The rows themselves stay in the server, in a (usually temporary) table
  * with one row per key the migration touched: its before-image ({@code b<N>}), its after-image ({@code a<N>}),
  * whether the row is present now, its state ({@code done}, {@code ok}, {@code conflict}) and the action that
  * restores it ({@code D}elete, {@code U}pdate, {@code I}nsert, or {@code -}).
@@ -14,7 +15,7 @@ import org.etlrollback.internal.changelog.LoggedTable;
  * <p>{@code identitiesToRestore} are the GENERATED ALWAYS identity columns outside the key whose old values the
  * updates must write: the restore makes them BY DEFAULT for the time of its updates.
  */
-public record TablePlan(LoggedTable table, String planTable, long deletes, long updates, long inserts,
+public record TablePlan(LoggedTable table, Name planTable, long deletes, long updates, long inserts,
                         long unchanged, long conflicts, long forcedDeletes, long forcedUpdates, long forcedInserts,
                         List<LoggedColumn> identitiesToRestore) {
 

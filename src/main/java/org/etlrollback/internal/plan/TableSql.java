@@ -14,6 +14,7 @@ import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.changelog.LoggedTable;
 import org.jooq.Condition;
 import org.jooq.Field;
+import org.jooq.Name;
 import org.jooq.Table;
 
 /**
@@ -21,9 +22,9 @@ import org.jooq.Table;
  */
 public final class TableSql {
     private final LoggedTable table;
-    private final String planTable;
+    private final Name planTable;
 
-    public TableSql(LoggedTable table, String planTable) {
+    public TableSql(LoggedTable table, Name planTable) {
         this.table = table;
         this.planTable = planTable;
     }
@@ -46,10 +47,10 @@ public final class TableSql {
     }
 
     public Table<?> plan(String alias) {
-        return DSL.table(name(planTable)).as(alias);
+        return DSL.table(planTable).as(alias);
     }
 
-    public String planTable() {
+    public Name planTable() {
         return planTable;
     }
 
