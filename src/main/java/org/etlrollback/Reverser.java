@@ -71,20 +71,26 @@ public final class Reverser {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
+            RollbackResult result;
             try {
-                RollbackResult result = new Run(dsl, connection, options, started, Optional.empty()).top(migrationId);
-                if (options.dryRun() || result.outcome() == RollbackResult.Outcome.ALREADY_ROLLED_BACK) {
-                    connection.rollback();
-                } else {
-                    connection.commit();
-                }
-                LOG.info("Rollback of {}: {}, {} row(s) in {} ms", migrationId, result.outcome(),
-                        result.rowsRestored(), result.duration().toMillis());
-                return result;
+                result = new Run(dsl, connection, options, started, Optional.empty()).top(migrationId);
             } catch (RuntimeException e) {
-                connection.rollback();
+                // on a lost connection this fails too; the transaction is gone either way, and e says why
+                try {
+                    connection.rollback();
+                } catch (SQLException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed);
+                }
                 throw translate(e, migrationId);
             }
+            if (options.dryRun() || result.outcome() == RollbackResult.Outcome.ALREADY_ROLLED_BACK) {
+                connection.rollback();
+            } else {
+                commit(connection, migrationId);
+            }
+            LOG.info("Rollback of {}: {}, {} row(s) in {} ms", migrationId, result.outcome(),
+                    result.rowsRestored(), result.duration().toMillis());
+            return result;
         } catch (SQLException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " failed: "
                     + e.getMessage() + ". Nothing was changed.", e);
@@ -124,6 +130,25 @@ public final class Reverser {
             return result;
         } catch (RuntimeException e) {
             throw translate(e, migrationId);
+        }
+    }
+
+    /**
+     * Commits the rollback. A commit that fails with an answer from the server (a deferred constraint) changed
+     * nothing; one whose connection went may or may not have been committed, and the message says so.
+     */
+    private static void commit(Connection connection, String migrationId) throws SQLException {
+        try {
+            connection.commit();
+        } catch (SQLException e) {
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (state.isEmpty() || state.startsWith("08") || state.startsWith("57P") || connection.isClosed()) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + ": the connection"
+                        + " to the database was lost while committing (" + e.getMessage() + "), so it may or may not"
+                        + " have been committed. etl_rollback.migrations shows " + migrationId + " as rolled_back if"
+                        + " it was; rolling it back again is safe either way.", e);
+            }
+            throw e;
         }
     }
 
