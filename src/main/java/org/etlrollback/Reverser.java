@@ -339,6 +339,13 @@ public final class Reverser {
                                 + table.qualifiedName() + " within " + format(options.lockTimeout())
                                 + ": another session holds a lock on it. Nothing was changed.", e);
                     }
+                    if ("40P01".equals(e.sqlState())) {
+                        // a transaction that wrote a table locked here before waits to write one this rollback locked
+                        throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
+                                + table.qualifiedName() + ": a deadlock with another session, whose transaction"
+                                + " writes it and waits for a table this rollback had locked; PostgreSQL ended the"
+                                + " rollback. Nothing was changed; roll back again.", e);
+                    }
                     throw e;
                 }
             }
