@@ -46,6 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Reverser {
     private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
+    /** The most characters a migration id has (etl_rollback.migration.migration_id). */
+    static final int MAX_ID_LENGTH = 200;
     /** Where {@link #rollbackInTransaction} keeps its plan tables. */
     private static final String PLAN_SCHEMA = "etl_rollback";
 
@@ -152,6 +154,29 @@ public final class Reverser {
         }
     }
 
+    /**
+     * The id of the {@code n}-th rollback of a migration: {@code rollback:X}, then {@code rollback:X#2}, ... Where that
+     * would be longer than a migration id may be ({@value #MAX_ID_LENGTH} characters), X is cut short and the
+     * surrogate of X keeps the id unique: {@code rollback:X…~42}, {@code rollback:X…~42#2}.
+     */
+    static String rollbackId(String migrationId, int mig, int n) {
+        String suffix = n == 1 ? "" : "#" + n;
+        String id = "rollback:" + migrationId + suffix;
+        if (id.codePointCount(0, id.length()) <= MAX_ID_LENGTH) {
+            return id;
+        }
+        String tail = "…~" + mig + suffix;
+        int keep = MAX_ID_LENGTH - "rollback:".length() - tail.codePointCount(0, tail.length());
+        return "rollback:" + migrationId.substring(0, migrationId.offsetByCodePoints(0, keep)) + tail;
+    }
+
+    /** A migration id as messages show it: whole, unless it is longer than any id can be. */
+    private static String shown(String migrationId) {
+        int length = migrationId.codePointCount(0, migrationId.length());
+        return length <= MAX_ID_LENGTH ? migrationId
+                : migrationId.substring(0, migrationId.offsetByCodePoints(0, 40)) + "... (" + length + " characters)";
+    }
+
     private static RuntimeException translate(RuntimeException e, String migrationId) {
         if (e instanceof EtlRollbackException) {
             return e;
@@ -223,7 +248,7 @@ public final class Reverser {
                 throw beingWritten(migrationId);
             }
             return rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
-                    "unknown migration id " + migrationId
+                    "unknown migration id " + shown(migrationId)
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
                     options.onConflict(), true);
         }
@@ -371,12 +396,12 @@ public final class Reverser {
 
         /** {@code rollback:X}, or {@code rollback:X#2} and so on once X has been rolled back before. */
         private String rollbackId(LoggedMigration migration) {
-            String base = "rollback:" + migration.migrationId();
-            String id = base;
-            for (int n = 2; changeLog.migration(id).isPresent(); n++) {
-                id = base + "#" + n;
+            for (int n = 1; ; n++) {
+                String id = Reverser.rollbackId(migration.migrationId(), migration.mig(), n);
+                if (changeLog.migration(id).isEmpty()) {
+                    return id;
+                }
             }
-            return id;
         }
 
         private void startRollbackMigration(String rollbackId, LoggedMigration migration) {
