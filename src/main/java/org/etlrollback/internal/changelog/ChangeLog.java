@@ -111,8 +111,9 @@ public final class ChangeLog {
 
     private LoggedTable loggedTable(int tableId) {
         // quoted by the server, as etl_rollback.tracked_tables names it (quote_ident also quotes reserved words)
-        Field<String> qualified = field("format('%I.%I', {0}, {1})", String.class, field(name("n", "nspname")),
-                field(name("c", "relname")));
+        // null for a dropped table (format() refuses to quote a null), which is refused below by name
+        Field<String> qualified = field("case when {1} is not null then format('%I.%I', {0}, {1}) end", String.class,
+                field(name("n", "nspname")), field(name("c", "relname")));
         Record tracked = dsl.select(TRACKED_TABLE.TABLE_NAME, TRACKED_TABLE.RELID,
                         field(name("n", "nspname"), String.class), field(name("c", "relname"), String.class),
                         qualified)
