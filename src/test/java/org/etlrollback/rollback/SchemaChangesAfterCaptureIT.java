@@ -133,4 +133,32 @@ class SchemaChangesAfterCaptureIT {
 
         assertThat(DB.rows("sc.items")).isEqualTo(changed);
     }
+
+    @Test
+    void keyThatNoLongerIdentifiesRowsIsRefusedUntilTrackedAgainUnderTheNewKey() throws SQLException {
+        migrate();
+        DB.sql("""
+                alter table sc.items drop constraint items_pkey;
+                insert into sc.items values (1, 'dup', 'another row with id 1', 0);
+                """);
+        String changed = DB.rows("sc.items");
+
+        // a restore joined on id would reach the other row with id 1 too
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1",
+                        RollbackOptions.defaults().withOnConflict(ConflictPolicy.FORCE)))
+                .hasMessageContaining("table sc.items no longer has a primary key or a unique key on non-null"
+                        + " columns [id]")
+                .hasMessageContaining("Track the table again");
+        assertThat(DB.rows("sc.items")).isEqualTo(changed);
+
+        DB.sql("""
+                alter table sc.items add unique (code);
+                select etl_rollback.track('sc.items');
+                """);
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(DB.text("select string_agg(id || ' ' || code || ' ' || note || ' ' || qty, ', ' order by id, code)"
+                + " from sc.items where id <= 3 or id = 10"))
+                .isEqualTo("1 c1 n1 1, 1 dup another row with id 1 0, 2 c2 n2 2, 3 c3 n3 3, 10 c10 n10 10");
+    }
 }
