@@ -248,6 +248,8 @@ DECLARE
     v_since    bigint;
     v_new_cols boolean := false;
     v_fn       record;
+    v_columns  integer;
+    v_log_columns integer;
 BEGIN
     SELECT relkind INTO v_kind FROM pg_catalog.pg_class WHERE oid = p_rel;
     v_key := etl_rollback._table_key(p_rel);
@@ -255,6 +257,16 @@ BEGIN
         RAISE EXCEPTION 'track: table % has neither a primary key nor a unique key on non-null columns', p_rel
             USING ERRCODE = '42P10',
                   HINT = 'etl-rollback identifies rows by their key: add a primary key to the table, then track it.';
+    END IF;
+    -- A log row holds two columns per column (before- and after-image), and so does the plan of a rollback, with
+    -- seven more: PostgreSQL allows 1600 columns in a table, so (1600 - 7) / 2 columns at most.
+    SELECT count(*) INTO v_columns FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = p_rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> 'v';
+    IF v_columns > 796 THEN
+        RAISE EXCEPTION 'track: table % has % columns; etl-rollback can track tables of at most 796 columns', p_rel, v_columns
+            USING ERRCODE = '54011',
+                  DETAIL = 'Its log, and the plan of a rollback, hold two columns (a before- and an after-image) per column of the table, and PostgreSQL allows at most 1600 columns in a table.',
+                  HINT = 'Leave the table untracked, or split it.';
     END IF;
 
     SELECT table_id INTO v_table_id FROM etl_rollback.tracked_table WHERE relid = p_rel::oid;
@@ -295,6 +307,15 @@ BEGIN
                generated = v_col.generated, identity_always = v_col.identity_always
          WHERE table_id = v_table_id AND attnum = v_col.attnum AND NOT dropped;
         IF NOT FOUND THEN
+            -- columns that went keep theirs in the log, so a table altered often can outgrow its log
+            SELECT max(a.attnum) INTO v_log_columns FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = format('etl_rollback.%I', 'log_' || v_table_id)::regclass;
+            IF v_log_columns + 2 > 1600 THEN
+                RAISE EXCEPTION 'track: the log of table % would need more than 1600 columns, which PostgreSQL does not allow', p_rel
+                    USING ERRCODE = '54011',
+                          DETAIL = format('The log holds two columns per column the table has had since it was first tracked (%s so far, dropped ones included).', (v_log_columns - 2) / 2),
+                          HINT = 'Untrack the table: its log stays for the migrations that changed it; a table created anew (CREATE TABLE ... (LIKE ...)) gets a log of its own.';
+            END IF;
             SELECT coalesce(max(position), 0) + 1 INTO v_pos FROM etl_rollback.tracked_column WHERE table_id = v_table_id;
             -- statements numbered below this did not log the column, even if it existed then
             v_since := coalesce(v_since, nextval('etl_rollback.change_seq'));

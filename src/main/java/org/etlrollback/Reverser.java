@@ -46,6 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Reverser {
     private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
+    /** The most characters a migration id has (etl_rollback.migration.migration_id). */
+    static final int MAX_ID_LENGTH = 200;
     /** Where {@link #rollbackInTransaction} keeps its plan tables. */
     private static final String PLAN_SCHEMA = "etl_rollback";
 
@@ -71,20 +73,26 @@ public final class Reverser {
         try (Connection connection = dataSource.getConnection()) {
             connection.setAutoCommit(false);
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
+            RollbackResult result;
             try {
-                RollbackResult result = new Run(dsl, connection, options, started, Optional.empty()).top(migrationId);
-                if (options.dryRun() || result.outcome() == RollbackResult.Outcome.ALREADY_ROLLED_BACK) {
-                    connection.rollback();
-                } else {
-                    connection.commit();
-                }
-                LOG.info("Rollback of {}: {}, {} row(s) in {} ms", migrationId, result.outcome(),
-                        result.rowsRestored(), result.duration().toMillis());
-                return result;
+                result = new Run(dsl, connection, options, started, Optional.empty()).top(migrationId);
             } catch (RuntimeException e) {
-                connection.rollback();
+                // on a lost connection this fails too; the transaction is gone either way, and e says why
+                try {
+                    connection.rollback();
+                } catch (SQLException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed);
+                }
                 throw translate(e, migrationId);
             }
+            if (options.dryRun() || result.outcome() == RollbackResult.Outcome.ALREADY_ROLLED_BACK) {
+                connection.rollback();
+            } else {
+                commit(connection, migrationId);
+            }
+            LOG.info("Rollback of {}: {}, {} row(s) in {} ms", migrationId, result.outcome(),
+                    result.rowsRestored(), result.duration().toMillis());
+            return result;
         } catch (SQLException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " failed: "
                     + e.getMessage() + ". Nothing was changed.", e);
@@ -125,6 +133,48 @@ public final class Reverser {
         } catch (RuntimeException e) {
             throw translate(e, migrationId);
         }
+    }
+
+    /**
+     * Commits the rollback. A commit that fails with an answer from the server (a deferred constraint) changed
+     * nothing; one whose connection went may or may not have been committed, and the message says so.
+     */
+    private static void commit(Connection connection, String migrationId) throws SQLException {
+        try {
+            connection.commit();
+        } catch (SQLException e) {
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (state.isEmpty() || state.startsWith("08") || state.startsWith("57P") || connection.isClosed()) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + ": the connection"
+                        + " to the database was lost while committing (" + e.getMessage() + "), so it may or may not"
+                        + " have been committed. etl_rollback.migrations shows " + migrationId + " as rolled_back if"
+                        + " it was; rolling it back again is safe either way.", e);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The id of the {@code n}-th rollback of a migration: {@code rollback:X}, then {@code rollback:X#2}, ... Where that
+     * would be longer than a migration id may be ({@value #MAX_ID_LENGTH} characters), X is cut short and the
+     * surrogate of X keeps the id unique: {@code rollback:X…~42}, {@code rollback:X…~42#2}.
+     */
+    static String rollbackId(String migrationId, int mig, int n) {
+        String suffix = n == 1 ? "" : "#" + n;
+        String id = "rollback:" + migrationId + suffix;
+        if (id.codePointCount(0, id.length()) <= MAX_ID_LENGTH) {
+            return id;
+        }
+        String tail = "…~" + mig + suffix;
+        int keep = MAX_ID_LENGTH - "rollback:".length() - tail.codePointCount(0, tail.length());
+        return "rollback:" + migrationId.substring(0, migrationId.offsetByCodePoints(0, keep)) + tail;
+    }
+
+    /** A migration id as messages show it: whole, unless it is longer than any id can be. */
+    private static String shown(String migrationId) {
+        int length = migrationId.codePointCount(0, migrationId.length());
+        return length <= MAX_ID_LENGTH ? migrationId
+                : migrationId.substring(0, migrationId.offsetByCodePoints(0, 40)) + "... (" + length + " characters)";
     }
 
     private static RuntimeException translate(RuntimeException e, String migrationId) {
@@ -198,7 +248,7 @@ public final class Reverser {
                 throw beingWritten(migrationId);
             }
             return rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
-                    "unknown migration id " + migrationId
+                    "unknown migration id " + shown(migrationId)
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
                     options.onConflict(), true);
         }
@@ -314,6 +364,13 @@ public final class Reverser {
                                 + table.qualifiedName() + " within " + format(options.lockTimeout())
                                 + ": another session holds a lock on it. Nothing was changed.", e);
                     }
+                    if ("40P01".equals(e.sqlState())) {
+                        // a transaction that wrote a table locked here before waits to write one this rollback locked
+                        throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
+                                + table.qualifiedName() + ": a deadlock with another session, whose transaction"
+                                + " writes it and waits for a table this rollback had locked; PostgreSQL ended the"
+                                + " rollback. Nothing was changed; roll back again.", e);
+                    }
                     throw e;
                 }
             }
@@ -339,12 +396,12 @@ public final class Reverser {
 
         /** {@code rollback:X}, or {@code rollback:X#2} and so on once X has been rolled back before. */
         private String rollbackId(LoggedMigration migration) {
-            String base = "rollback:" + migration.migrationId();
-            String id = base;
-            for (int n = 2; changeLog.migration(id).isPresent(); n++) {
-                id = base + "#" + n;
+            for (int n = 1; ; n++) {
+                String id = Reverser.rollbackId(migration.migrationId(), migration.mig(), n);
+                if (changeLog.migration(id).isEmpty()) {
+                    return id;
+                }
             }
-            return id;
         }
 
         private void startRollbackMigration(String rollbackId, LoggedMigration migration) {

@@ -111,8 +111,9 @@ public final class ChangeLog {
 
     private LoggedTable loggedTable(int tableId) {
         // quoted by the server, as etl_rollback.tracked_tables names it (quote_ident also quotes reserved words)
-        Field<String> qualified = field("format('%I.%I', {0}, {1})", String.class, field(name("n", "nspname")),
-                field(name("c", "relname")));
+        // null for a dropped table (format() refuses to quote a null), which is refused below by name
+        Field<String> qualified = field("case when {1} is not null then format('%I.%I', {0}, {1}) end", String.class,
+                field(name("n", "nspname")), field(name("c", "relname")));
         Record tracked = dsl.select(TRACKED_TABLE.TABLE_NAME, TRACKED_TABLE.RELID,
                         field(name("n", "nspname"), String.class), field(name("c", "relname"), String.class),
                         qualified)
@@ -139,7 +140,35 @@ public final class ChangeLog {
         LoggedTable table = new LoggedTable(tableId, schema, tracked.get(field(name("c", "relname"), String.class)),
                 tracked.get(qualified), relid, columns);
         checkShape(table, logged);
+        checkKey(table);
         return table;
+    }
+
+    /**
+     * The columns the log identifies rows by must still identify them: be the primary key, or a unique key on
+     * non-null columns. Otherwise a restore joined on them could reach several rows, other sessions' among them.
+     */
+    private void checkKey(LoggedTable table) {
+        String[] keys = table.keyColumns().stream().map(LoggedColumn::name).toArray(String[]::new);
+        boolean unique = dsl.resultQuery("""
+                        select exists (select from pg_catalog.pg_index i
+                         where i.indrelid = {0}::oid and i.indisunique and i.indisvalid
+                           and i.indpred is null and i.indexprs is null
+                           and array(select a.attname::text
+                                       from unnest(i.indkey) with ordinality k(attnum, ord)
+                                       join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                                      where k.ord <= i.indnkeyatts
+                                      order by 1)
+                               = array(select k from unnest({1}::text[]) k order by 1)
+                           and not exists (select from pg_catalog.pg_attribute a
+                                            where a.attrelid = i.indrelid and a.attname = any({1}::text[])
+                                              and not a.attnotnull))""",
+                val(table.relid()), val(keys)).fetchSingle(0, Boolean.class);
+        if (!unique) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "table " + table.qualifiedName() + " no longer has a"
+                    + " primary key or a unique key on non-null columns " + List.of(keys) + ", by which its log"
+                    + " identifies rows. Nothing was changed. Track the table again to log it by the key it has now.");
+        }
     }
 
     /**

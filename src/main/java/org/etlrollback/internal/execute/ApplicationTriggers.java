@@ -34,7 +34,11 @@ public final class ApplicationTriggers {
                                 + " from pg_catalog.pg_trigger t"
                                 + " join pg_catalog.pg_class c on c.oid = t.tgrelid"
                                 + " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
-                                + " where not t.tgisinternal"
+                                // clones on partitions count as internal before PostgreSQL 15; the triggers of
+                                // constraints (foreign keys, deferrable unique keys) are left alone
+                                + " where (not t.tgisinternal or t.tgparentid <> 0)"
+                                + " and not exists (select from pg_catalog.pg_constraint c"
+                                + " where c.oid = t.tgconstraint and c.contype <> 't')"
                                 + " and t.tgname not like 'etl\\_rollback\\_capture\\_%'"
                                 + " and coalesce(pg_partition_root(t.tgrelid), t.tgrelid)::bigint = any({0})"
                                 + " order by (select count(*) from pg_partition_ancestors(t.tgrelid)), 1, 2, 3",

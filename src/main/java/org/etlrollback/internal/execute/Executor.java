@@ -309,11 +309,13 @@ public final class Executor {
         return root.getMessage();
     }
 
+    // a savepoint that fails (the connection went) fails the rollback like any statement: the Reverser says which
+    // rollback failed and that nothing was changed
     private Savepoint savepoint() {
         try {
             return connection.setSavepoint();
         } catch (SQLException e) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "could not set a savepoint: " + e.getMessage(), e);
+            throw new DataAccessException("could not set a savepoint", e);
         }
     }
 
@@ -321,7 +323,7 @@ public final class Executor {
         try {
             connection.releaseSavepoint(savepoint);
         } catch (SQLException e) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "could not release a savepoint: " + e.getMessage(), e);
+            throw new DataAccessException("could not release a savepoint", e);
         }
     }
 
@@ -329,8 +331,7 @@ public final class Executor {
         try {
             connection.rollback(savepoint);
         } catch (SQLException e) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "could not roll back to a savepoint: " + e.getMessage(),
-                    e);
+            throw new DataAccessException("could not roll back to a savepoint", e);
         }
     }
 }

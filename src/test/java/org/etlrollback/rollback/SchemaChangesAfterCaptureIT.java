@@ -1,0 +1,164 @@
+package org.etlrollback.rollback;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.SQLException;
+import java.util.Map;
+import org.etlrollback.ConflictPolicy;
+import org.etlrollback.RollbackOptions;
+import org.etlrollback.RollbackResult;
+import org.etlrollback.TestDatabase;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tables and columns renamed, dropped, retyped, and keys changed after a migration was logged: the rollback is
+ * carried out correctly, or refused with a message that says what changed and what to do; never a wrong rollback.
+ */
+class SchemaChangesAfterCaptureIT {
+    private static final Scenario DB = new Scenario(TestDatabase.forClass(SchemaChangesAfterCaptureIT.class));
+
+    @BeforeEach
+    void schema() throws SQLException {
+        DB.forgetMigrations();
+        DB.sql("""
+                drop schema if exists sc cascade;
+                drop schema if exists sc_moved cascade;
+                create schema sc;
+                create table sc.items (id int primary key, code text not null, note text, qty int);
+                create table sc.other (id int primary key, note text);
+                insert into sc.items select g, 'c' || g, 'n' || g, g from generate_series(1, 10) g;
+                insert into sc.other select g, 'o' || g from generate_series(1, 10) g;
+                select etl_rollback.track('sc.items');
+                select etl_rollback.track('sc.other');
+                """);
+    }
+
+    private static void migrate() throws SQLException {
+        DB.tagged("m1", """
+                update sc.items set note = 'changed', qty = qty * 10 where id <= 3;
+                delete from sc.items where id = 10;
+                update sc.other set note = 'changed' where id <= 3;
+                """);
+    }
+
+    @Test
+    void tableRenamedAndMovedToAnotherSchemaIsRolledBackUnderItsNewName() throws SQLException {
+        Map<String, String> before = DB.state("sc.items");
+        migrate();
+        DB.sql("""
+                create schema sc_moved;
+                alter table sc.items rename to "Items Renamed";
+                alter table sc."Items Renamed" set schema sc_moved;
+                """);
+
+        RollbackResult result = DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(result.tables()).extracting(t -> t.table()).contains("sc_moved.\"Items Renamed\"");
+        assertThat(DB.rows("sc_moved.\"Items Renamed\"")).isEqualTo(before.get("sc.items"));
+    }
+
+    @Test
+    void tableDroppedIsRefusedNamingItAndTheOtherTablesStayAsTheyAre() throws SQLException {
+        migrate();
+        String other = DB.rows("sc.other");
+        DB.sql("drop table sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("table sc.items has been dropped since its changes were logged");
+
+        assertThat(DB.rows("sc.other")).isEqualTo(other);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
+    void tableDroppedAndCreatedAgainUnderItsNameIsNotTheTableTheLogKnows() throws SQLException {
+        migrate();
+        DB.sql("""
+                drop table sc.items;
+                create table sc.items (id int primary key, code text not null, note text, qty int);
+                insert into sc.items values (1, 'new', 'new', 1);
+                """);
+        String recreated = DB.rows("sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("table sc.items has been dropped since its changes were logged");
+
+        assertThat(DB.rows("sc.items")).isEqualTo(recreated);
+    }
+
+    @Test
+    void columnDroppedIsRefusedUntilTrackedAgainThenTheOtherColumnsAreRolledBack() throws SQLException {
+        migrate();
+        DB.sql("alter table sc.items drop column qty");
+        String changed = DB.rows("sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("no longer has the columns its log was written with")
+                .hasMessageContaining("Nothing was changed");
+        assertThat(DB.rows("sc.items")).isEqualTo(changed);
+
+        DB.sql("select etl_rollback.track('sc.items')");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(DB.text("select string_agg(id || ' ' || note, ', ' order by id) from sc.items where id <= 3"
+                + " or id = 10")).isEqualTo("1 n1, 2 n2, 3 n3, 10 n10");
+    }
+
+    @Test
+    void columnRenamedIsRefusedUntilTrackedAgainThenRolledBackUnderItsNewName() throws SQLException {
+        Map<String, String> before = DB.state("sc.items");
+        migrate();
+        DB.sql("alter table sc.items rename column note to remark");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("no longer has the columns its log was written with");
+
+        DB.sql("select etl_rollback.track('sc.items')");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        DB.sql("alter table sc.items rename column remark to note");
+        assertThat(DB.state("sc.items")).isEqualTo(before);
+    }
+
+    @Test
+    void columnRetypedIsRefusedEvenWhenTrackedAgainSinceItsOldValuesAreInAnotherType() throws SQLException {
+        migrate();
+        DB.sql("alter table sc.items alter column qty type bigint");
+        DB.sql("select etl_rollback.track('sc.items')");
+        String changed = DB.rows("sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("[qty] that were not logged when the migration changed it");
+
+        assertThat(DB.rows("sc.items")).isEqualTo(changed);
+    }
+
+    @Test
+    void keyThatNoLongerIdentifiesRowsIsRefusedUntilTrackedAgainUnderTheNewKey() throws SQLException {
+        migrate();
+        DB.sql("""
+                alter table sc.items drop constraint items_pkey;
+                insert into sc.items values (1, 'dup', 'another row with id 1', 0);
+                """);
+        String changed = DB.rows("sc.items");
+
+        // a restore joined on id would reach the other row with id 1 too
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1",
+                        RollbackOptions.defaults().withOnConflict(ConflictPolicy.FORCE)))
+                .hasMessageContaining("table sc.items no longer has a primary key or a unique key on non-null"
+                        + " columns [id]")
+                .hasMessageContaining("Track the table again");
+        assertThat(DB.rows("sc.items")).isEqualTo(changed);
+
+        DB.sql("""
+                alter table sc.items add unique (code);
+                select etl_rollback.track('sc.items');
+                """);
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(DB.text("select string_agg(id || ' ' || code || ' ' || note || ' ' || qty, ', ' order by id, code)"
+                + " from sc.items where id <= 3 or id = 10"))
+                .isEqualTo("1 c1 n1 1, 1 dup another row with id 1 0, 2 c2 n2 2, 3 c3 n3 3, 10 c10 n10 10");
+    }
+}
