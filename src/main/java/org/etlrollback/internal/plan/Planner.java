@@ -5,6 +5,8 @@ import static org.etlrollback.internal.schema.Tables.STATEMENT;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
+import static org.jooq.impl.DSL.max;
+import static org.jooq.impl.DSL.min;
 import static org.jooq.impl.DSL.partitionBy;
 import static org.jooq.impl.DSL.rowNumber;
 import static org.jooq.impl.DSL.inline;
@@ -37,6 +39,7 @@ import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Name;
 import org.jooq.Record;
+import org.jooq.Record2;
 import org.jooq.Record3;
 import org.jooq.Select;
 import org.jooq.SelectFieldOrAsterisk;
@@ -102,8 +105,14 @@ public final class Planner {
         Table<?> log = sql.log("l");
         Field<Long> stmt = field(name("l", "stmt"), Long.class);
         Field<Long> seq = field(name("l", "seq"), Long.class);
-        Condition ofMigration = stmt.in(select(STATEMENT.STMT).from(STATEMENT)
-                        .where(STATEMENT.MIG.eq(mig)).and(STATEMENT.TABLE_ID.eq(sql.table().tableId())))
+        Condition ofStatements = STATEMENT.MIG.eq(mig).and(STATEMENT.TABLE_ID.eq(sql.table().tableId()))
+                .and(STATEMENT.STMT.le(uptoSeq));
+        Record2<Long, Long> range = dsl.select(min(STATEMENT.STMT), max(STATEMENT.STMT)).from(STATEMENT)
+                .where(ofStatements).fetchSingle();
+        // The range of the migration's statement numbers bounds the read to one range of the log's index however
+        // large the log is: without it, a migration of many statements is read by scanning the whole log.
+        Condition ofMigration = stmt.between(range.value1(), range.value2())
+                .and(stmt.in(select(STATEMENT.STMT).from(STATEMENT).where(ofStatements)))
                 .and(seq.gt(fromSeq)).and(seq.le(uptoSeq));
         LoggedColumn firstKey = sql.keys().get(0);
 
@@ -225,13 +234,16 @@ public final class Planner {
         // a later change reaches the key through its before-image (update, delete) or its after-image (insert,
         // update): both sides are searched, and the migrations are then put in the order of their changes
         List<Record3<String, String, Long>> laterChanges = new ArrayList<>();
+        // later than the earliest of the listed keys' last changes: a bound the log's index can read from
+        long after = keys.values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
         for (String prefix : List.of("o", "n")) {
             Table<?> log = sql.log("l");
+            Field<Long> stmt = field(name("l", "stmt"), Long.class);
             laterChanges.addAll(dsl.selectDistinct(keyJson, MIGRATION.MIGRATION_ID, STATEMENT.STMT)
                     .from(plan)
                     .join(log).on(sql.imageKeysMatch("l", prefix, "p", "b"))
-                    .and(field(name("l", "stmt"), Long.class).gt(lastStmt))
-                    .join(STATEMENT).on(STATEMENT.STMT.eq(field(name("l", "stmt"), Long.class)))
+                    .and(stmt.gt(lastStmt)).and(stmt.gt(after))
+                    .join(STATEMENT).on(STATEMENT.STMT.eq(stmt))
                     .join(MIGRATION).on(MIGRATION.MIG.eq(STATEMENT.MIG))
                     .where(field(name("p", "state")).eq(inline("conflict")))
                     .and(STATEMENT.MIG.ne(mig))
