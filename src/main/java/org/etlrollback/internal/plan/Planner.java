@@ -148,9 +148,6 @@ public final class Planner {
         for (LoggedColumn c : sql.columns()) {
             fields.add(TableSql.image("f", "c", c).as("b" + c.position()));
         }
-        for (LoggedColumn c : sql.columns()) {
-            fields.add(TableSql.image("f", "z", c).as("a" + c.position()));
-        }
         fields.add(when(sql.inState("t", hadBefore, "f", "c"), inline("done"))
                 .when(sql.inState("t", hasAfter, "f", "z"), inline("ok"))
                 .otherwise(inline("conflict")).as("state"));

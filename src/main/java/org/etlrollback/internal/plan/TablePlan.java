@@ -8,9 +8,9 @@ import org.jooq.Name;
 
 /**
  * The part of a plan that concerns one table. The rows themselves stay in the server, in a (usually temporary) table
- * with one row per key the migration touched: its before-image ({@code b<N>}), its after-image ({@code a<N>}),
- * whether the row is present now, its state ({@code done}, {@code ok}, {@code conflict}) and the action that
- * restores it ({@code D}elete, {@code U}pdate, {@code I}nsert, or {@code -}).
+ * with one row per key the migration touched: its before-image ({@code b<N>}), whether the row is present now, its
+ * state ({@code done}, {@code ok}, {@code conflict}) and the action that restores it ({@code D}elete,
+ * {@code U}pdate, {@code I}nsert, or {@code -}).
  *
  * <p>{@code identitiesToRestore} are the GENERATED ALWAYS identity columns outside the key whose old values the
  * updates must write: the restore makes them BY DEFAULT for the time of its updates.
