@@ -91,7 +91,7 @@ $$;
 -- _log_type: the type a log column stores for a table column (a domain is stored as its base type,
 -- so that later changes to the domain's constraints never touch the log).
 CREATE OR REPLACE FUNCTION etl_rollback._log_type(p_type oid, p_typmod integer)
-RETURNS text LANGUAGE plpgsql STABLE AS
+RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
     v_type   oid := p_type;
@@ -368,20 +368,17 @@ BEGIN
 END
 $$;
 
--- track: start logging a table's changes (and, for a partitioned table, its partitions'). Tracking
--- a tracked table again brings its capture up to date: new columns, new partitions.
--- Runs with the caller's rights, which must allow creating triggers on the table.
-CREATE OR REPLACE FUNCTION etl_rollback.track(p_table text)
-RETURNS text LANGUAGE plpgsql AS
+-- _track: track() (below) once the table's name is resolved (p_rel null when p_table names no relation).
+CREATE OR REPLACE FUNCTION etl_rollback._track(p_rel regclass, p_table text)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-    v_rel     regclass;
+    v_rel     regclass := p_rel;
     v_kind    "char";
     v_part    boolean;
     v_persist "char";
     v_trigger record;
 BEGIN
-    v_rel := to_regclass(p_table);
     IF v_rel IS NULL THEN
         RAISE EXCEPTION 'track: table % does not exist', coalesce(quote_literal(p_table), 'NULL') USING ERRCODE = '42P01';
     END IF;
@@ -432,6 +429,19 @@ BEGIN
     END LOOP;
     RETURN (SELECT table_name FROM etl_rollback.tracked_table WHERE relid = v_rel::oid);
 END
+$$;
+
+-- track: start logging a table's changes (and, for a partitioned table, its partitions'). Tracking
+-- a tracked table again brings its capture up to date: new columns, new partitions.
+-- Runs with the caller's rights, which must allow creating triggers on the table. It finds the table
+-- as the caller would, on the caller's search_path, and leaves the rest to _track, whose search_path is
+-- pinned: a function or operator planted in a schema on the caller's search_path (an overload of
+-- format() that fits its arguments better than pg_catalog's, say) never runs with the caller's rights.
+-- Every name in it is qualified, so that it needs no pinned search_path itself.
+CREATE OR REPLACE FUNCTION etl_rollback.track(p_table text)
+RETURNS text LANGUAGE sql AS
+$$
+    SELECT etl_rollback._track(pg_catalog.to_regclass(p_table), p_table)
 $$;
 
 -- untrack: stop logging a table. Its log stays, so migrations that changed it can still be rolled back.
@@ -557,12 +567,14 @@ REVOKE ALL ON FUNCTION etl_rollback._capture_function_source(integer, regclass, 
 REVOKE ALL ON FUNCTION etl_rollback._capture_relations(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._prepare_capture(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback.track(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION etl_rollback._track(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback.untrack(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._refresh_changes_view() FROM PUBLIC;
 -- a rollback checks that a table's columns are still those its log was written with
 GRANT EXECUTE ON FUNCTION etl_rollback._log_type(oid, integer) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback._prepare_capture(regclass) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.track(text) TO etl_rollback_admin;
+GRANT EXECUTE ON FUNCTION etl_rollback._track(regclass, text) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.untrack(text) TO etl_rollback_admin;
 -- any tagged session may set a checkpoint, with no other grant on the schema
 GRANT USAGE ON SCHEMA etl_rollback TO PUBLIC;

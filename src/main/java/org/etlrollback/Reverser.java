@@ -67,7 +67,7 @@ public final class Reverser {
     }
 
     public RollbackResult rollback(String migrationId, RollbackOptions options) {
-        Objects.requireNonNull(migrationId, "migrationId");
+        requireMigrationId(migrationId);
         Objects.requireNonNull(options, "options");
         long started = System.nanoTime();
         try (Connection connection = dataSource.getConnection()) {
@@ -111,7 +111,7 @@ public final class Reverser {
      */
     RollbackResult rollbackInTransaction(Connection connection, String migrationId, RollbackOptions options) {
         Objects.requireNonNull(connection, "connection");
-        Objects.requireNonNull(migrationId, "migrationId");
+        requireMigrationId(migrationId);
         Objects.requireNonNull(options, "options");
         long started = System.nanoTime();
         DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
@@ -171,6 +171,15 @@ public final class Reverser {
     }
 
     /** A migration id as messages show it: whole, unless it is longer than any id can be. */
+    /** An empty etl_rollback.migration_id tags nothing, so no migration has the empty id: that is a usage error. */
+    private static void requireMigrationId(String migrationId) {
+        Objects.requireNonNull(migrationId, "migrationId");
+        if (migrationId.isEmpty()) {
+            throw new EtlRollbackException(ErrorCode.USAGE,
+                    "rollback: name a migration id, e.g. load_2026_11 (an empty id is never logged). Nothing was changed.");
+        }
+    }
+
     private static String shown(String migrationId) {
         int length = migrationId.codePointCount(0, migrationId.length());
         return length <= MAX_ID_LENGTH ? migrationId

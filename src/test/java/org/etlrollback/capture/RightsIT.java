@@ -8,6 +8,7 @@ import static org.jooq.impl.DSL.table;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import org.etlrollback.SearchPathAttack;
 import org.etlrollback.TestDatabase;
 import org.etlrollback.TestDatabase.Login;
 import org.jooq.DSLContext;
@@ -227,103 +228,24 @@ class RightsIT {
         assertThat(owner.number("select count(*) from pg_trigger where tgrelid = 'public.supplier'::regclass")).isEqualTo(4);
     }
 
-    /** Functions and operators that shadow pg_catalog's, each recording that it ran and as whom. */
-    private static final String[] SHADOWS = {
-        "create schema evil",
-        "create table evil.calls (fn text, as_user text)",
-        "create sequence evil.counter",
-        """
-        create function evil.nextval(regclass) returns bigint language sql as
-        $$ insert into evil.calls values ('nextval', current_user); select pg_catalog.nextval($1) $$""",
-        """
-        create function evil.nextval(text) returns bigint language sql as
-        $$ insert into evil.calls values ('nextval', current_user); select pg_catalog.nextval($1::regclass) $$""",
-        """
-        create function evil.current_setting(text) returns text language sql as
-        $$ insert into evil.calls values ('current_setting', current_user); select pg_catalog.current_setting($1) $$""",
-        """
-        create function evil.current_setting(text, boolean) returns text language sql as
-        $$ insert into evil.calls values ('current_setting', current_user); select pg_catalog.current_setting($1, $2) $$""",
-        """
-        create function evil.txid_current() returns bigint language sql as
-        $$ insert into evil.calls values ('txid_current', current_user); select pg_catalog.txid_current() $$""",
-        """
-        create function evil.clock_timestamp() returns timestamptz language sql as
-        $$ insert into evil.calls values ('clock_timestamp', current_user); select pg_catalog.clock_timestamp() $$""",
-        """
-        create function evil.row_number() returns bigint language sql as
-        $$ insert into evil.calls values ('row_number', current_user); select 1::bigint $$""",
-        """
-        create function evil.length(text) returns integer language sql as
-        $$ insert into evil.calls values ('length', current_user); select pg_catalog.length($1) $$""",
-        """
-        create function evil.texteq(text, text) returns boolean language sql as
-        $$ insert into evil.calls values ('text = text', current_user); select $1 operator(pg_catalog.=) $2 $$""",
-        """
-        create function evil.textne(text, text) returns boolean language sql as
-        $$ insert into evil.calls values ('text <> text', current_user); select $1 operator(pg_catalog.<>) $2 $$""",
-        """
-        create function evil.int8eq(bigint, bigint) returns boolean language sql as
-        $$ insert into evil.calls values ('bigint = bigint', current_user); select $1 operator(pg_catalog.=) $2 $$""",
-        """
-        create function evil.int84gt(bigint, integer) returns boolean language sql as
-        $$ insert into evil.calls values ('bigint > integer', current_user); select $1 operator(pg_catalog.>) $2 $$""",
-        """
-        create function evil.int4gt(integer, integer) returns boolean language sql as
-        $$ insert into evil.calls values ('integer > integer', current_user); select $1 operator(pg_catalog.>) $2 $$""",
-        """
-        create function evil.int4eq(integer, integer) returns boolean language sql as
-        $$ insert into evil.calls values ('integer = integer', current_user); select $1 operator(pg_catalog.=) $2 $$""",
-        """
-        create function evil.int84eq(bigint, integer) returns boolean language sql as
-        $$ insert into evil.calls values ('bigint = integer', current_user); select $1 operator(pg_catalog.=) $2 $$""",
-        """
-        create function evil.int8pl(bigint, bigint) returns bigint language sql as
-        $$ insert into evil.calls values ('bigint + bigint', current_user); select $1 operator(pg_catalog.+) $2 $$""",
-        """
-        create function evil.generate_series(bigint, bigint) returns setof bigint language sql as
-        $$ insert into evil.calls values ('generate_series', current_user); select pg_catalog.generate_series($1, $2) $$""",
-        "create operator evil.= (leftarg = bigint, rightarg = integer, function = evil.int84eq)",
-        "create operator evil.+ (leftarg = bigint, rightarg = bigint, function = evil.int8pl)",
-        "create operator evil.= (leftarg = text, rightarg = text, function = evil.texteq)",
-        "create operator evil.<> (leftarg = text, rightarg = text, function = evil.textne)",
-        "create operator evil.= (leftarg = bigint, rightarg = bigint, function = evil.int8eq)",
-        "create operator evil.> (leftarg = bigint, rightarg = integer, function = evil.int84gt)",
-        "create operator evil.> (leftarg = integer, rightarg = integer, function = evil.int4gt)",
-        "create operator evil.= (leftarg = integer, rightarg = integer, function = evil.int4eq)",
-        // look-alikes of the capture's transition tables, in the schema searched first for tables
-        "create temporary table new_rows (id int, name text)",
-        "create temporary table old_rows (id int, name text)",
-        "insert into new_rows values (666, 'forged')",
-        "insert into old_rows values (666, 'forged')",
-        "set search_path = pg_temp, evil, pg_catalog, public"};
-
     @Test
     void shadowingFunctionsAndOperatorsRunsNoAttackerCodeInsideTheCapture() throws SQLException {
         try (Session s = new Session(app.connect())) {
-            s.exec(SHADOWS);
-            // the shadows are live in the attacker's own statements
-            s.exec("select 'a' = 'a', 'a' <> 'b', 1 = 1, length('x') > 0, 2::bigint = 2::bigint, 2::bigint > 1,"
-                   + " 2::bigint = 2, 1::bigint + 1::bigint, (select max(g) from generate_series(1::bigint, 2::bigint) g),"
-                   + " nextval('evil.counter'::regclass), current_setting('search_path'), txid_current(), clock_timestamp()");
-            assertThat(s.query("select fn, as_user from evil.calls order by fn")).containsExactly(
-                List.of("bigint + bigint", app.user()), List.of("bigint = bigint", app.user()),
-                List.of("bigint = integer", app.user()), List.of("bigint > integer", app.user()),
-                List.of("clock_timestamp", app.user()), List.of("current_setting", app.user()),
-                List.of("generate_series", app.user()),
-                List.of("integer = integer", app.user()), List.of("integer > integer", app.user()),
-                List.of("length", app.user()), List.of("nextval", app.user()), List.of("text <> text", app.user()),
-                List.of("text = text", app.user()), List.of("txid_current", app.user()));
-            s.exec("truncate evil.calls");
+            SearchPathAttack.plant(s.connection());
+            SearchPathAttack.lure(s.connection());
+            // the look-alikes are live in the attacker's own statements
+            assertThat(SearchPathAttack.probe(s.connection()))
+                .isEqualTo(SearchPathAttack.LOOK_ALIKES.stream().map(l -> l + " as " + app.user()).toList());
+            long mark = SearchPathAttack.mark(s.connection());
 
-            s.tag("shadowed");
-            s.exec("insert into public.customer values (100, 'x'), (101, 'y')",
+            s.exec("set etl_rollback.migration_id = 'shadowed'",
+                   "insert into public.customer values (100, 'x'), (101, 'y')",
                    "update public.customer set name = 'z'",
                    "delete from public.customer",
                    "insert into public.customer values (102, 'w')",
                    "truncate public.customer",
                    "select etl_rollback.checkpoint('after the attack')");
-            assertThat(s.query("select fn, as_user from evil.calls")).isEmpty();
+            assertThat(SearchPathAttack.callsSince(s.connection(), mark)).isEmpty();
         }
 
         assertThat(owner.changes("shadowed")).containsExactly(

@@ -141,9 +141,9 @@ class TrackingIT {
         assertThat(s.error("select etl_rollback.track('public.nowhere')").getMessage())
             .contains("track: table 'public.nowhere' does not exist");
         assertThat(s.error("select etl_rollback.track('public.base_view')").getMessage())
-            .contains("track: base_view is not a table");
+            .contains("track: public.base_view is not a table");
         assertThat(s.error("select etl_rollback.track('public.base')").getMessage())
-            .contains("track: base takes part in table inheritance");
+            .contains("track: public.base takes part in table inheritance");
         assertThat(s.error("select etl_rollback.track('scratch')").getMessage())
             .contains("is a temporary table");
         assertThat(s.error("select etl_rollback.track('etl_rollback.migration')").getMessage())

@@ -25,8 +25,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Migration ids chosen to break things: as long as an id may be, far longer, and full of quotes, semicolons, comment
- * and format markers and characters outside ASCII, through the Reverser and the command line.
+ * Migration ids chosen to break things: empty, unknown, as long as an id may be, far longer, and full of quotes,
+ * semicolons, comment and format markers and characters outside ASCII, through the Reverser and the command line.
  */
 class HostileIdsIT {
     private static final TestDatabase DB = TestDatabase.forClass(HostileIdsIT.class);
@@ -91,6 +91,36 @@ class HostileIdsIT {
         assertThat(cli.exitCode()).as(cli.toString()).isEqualTo(1);
         assertThat(cli.err()).contains("unknown migration id kkkk").contains("(10240 characters)");
         assertThat(cli.all()).hasSizeLessThan(2000);
+    }
+
+    @Test
+    void emptyAndUnknownIdsAreRefusedByTheReverserAndTheCommandLineChangingNothing() throws SQLException {
+        tagged("known", "update hostile.items set note = 'changed' where id <= 3");
+        String migrated = rows();
+
+        assertThatThrownBy(() -> Reverser.using(DB.dataSource()).rollback(""))
+                .isInstanceOfSatisfying(EtlRollbackException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.USAGE))
+                .hasMessageContaining("rollback: name a migration id")
+                .hasMessageContaining("Nothing was changed");
+        CliProcess.Outcome empty = CliProcess.run(environment(), "rollback", "");
+        assertThat(empty.exitCode()).as(empty.toString()).isEqualTo(2);
+        assertThat(empty.err()).contains("rollback: name a migration id");
+
+        for (String unknown : List.of("unknown", "x'; drop table hostile.items; --", "ü😀 \"nowhere\"", " ")) {
+            assertThatThrownBy(() -> Reverser.using(DB.dataSource()).rollback(unknown))
+                    .isInstanceOfSatisfying(EtlRollbackException.class,
+                            e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                    .hasMessageContaining("unknown migration id " + unknown);
+            CliProcess.Outcome cli = CliProcess.run(environment(), "rollback", unknown, "--on-conflict", "force");
+            assertThat(cli.exitCode()).as(cli.toString()).isEqualTo(1);
+            assertThat(cli.err()).contains("unknown migration id " + unknown);
+            assertThat(cli.out()).isEmpty();
+        }
+
+        assertThat(rows()).isEqualTo(migrated);
+        assertThat(status("known")).isEqualTo("active");
+        assertThat(count("select count(*) from etl_rollback.migrations")).isEqualTo(1);
     }
 
     @Test
