@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.etlrollback.internal.changelog.ChangeLog;
 import org.etlrollback.internal.changelog.LoggedMigration;
@@ -360,28 +361,74 @@ public final class Reverser {
                     + " Nothing was changed.");
         }
 
-        /** Locks the tables in a fixed order against writes; a lock not granted in time names the table. */
+        /**
+         * Locks the tables against writes without ever holding one of them while it waits for another: a writer that
+         * holds one table and goes on to write another could otherwise deadlock with the rollback, and the rollback,
+         * which waits first, would be the one PostgreSQL ends, again and again under a steady stream of such writers.
+         * Each round waits (queued, so that new writers wait behind it) for one table alone, then takes the others
+         * only if they are free; a table that is not free gives the rounds back up to it and is the one waited for
+         * next. All rounds together wait at most the lock timeout; one not granted in time names the table.
+         */
         private void lock(List<LoggedTable> tables) {
             List<LoggedTable> ordered = tables.stream().sorted(Comparator.comparing(LoggedTable::qualifiedName))
                     .toList();
-            for (LoggedTable table : ordered) {
+            if (ordered.isEmpty()) {
+                return;
+            }
+            long deadline = System.nanoTime() + options.lockTimeout().toNanos();
+            LoggedTable awaited = ordered.get(0);
+            for (int round = 1; ; round++) {
+                long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                dsl.execute("savepoint etl_rollback_lock");
+                LoggedTable busy = null;
                 try {
-                    dsl.execute("lock table {0} in share row exclusive mode", name(table.schema(), table.name()));
+                    dsl.execute("set local lock_timeout = {0}", inline(left + "ms"));
+                    lockTable(awaited, "");
+                    for (LoggedTable table : ordered) {
+                        if (!table.equals(awaited)) {
+                            busy = table;
+                            lockTable(table, " nowait");
+                        }
+                    }
+                    dsl.execute("release savepoint etl_rollback_lock");
+                    dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
+                    return;
                 } catch (DataAccessException e) {
-                    if ("55P03".equals(e.sqlState())) {
-                        throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
-                                + table.qualifiedName() + " within " + format(options.lockTimeout())
-                                + ": another session holds a lock on it. Nothing was changed.", e);
+                    dsl.execute("rollback to savepoint etl_rollback_lock");
+                    LoggedTable failed = busy == null ? awaited : busy;
+                    if (!"55P03".equals(e.sqlState()) && !"40P01".equals(e.sqlState())) {
+                        throw e;
                     }
                     if ("40P01".equals(e.sqlState())) {
-                        // a transaction that wrote a table locked here before waits to write one this rollback locked
+                        // only a rollback that already holds locks from before (one in a cascade) can deadlock here
                         throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
-                                + table.qualifiedName() + ": a deadlock with another session, whose transaction"
+                                + failed.qualifiedName() + ": a deadlock with another session, whose transaction"
                                 + " writes it and waits for a table this rollback had locked; PostgreSQL ended the"
                                 + " rollback. Nothing was changed; roll back again.", e);
                     }
-                    throw e;
+                    if (busy == null || System.nanoTime() >= deadline) {
+                        throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
+                                + failed.qualifiedName() + " within " + format(options.lockTimeout())
+                                + ": another session holds a lock on it. Nothing was changed.", e);
+                    }
+                    awaited = busy;
+                    pause(round);
                 }
+            }
+        }
+
+        private void lockTable(LoggedTable table, String nowait) {
+            dsl.execute("lock table {0} in share row exclusive mode" + nowait, name(table.schema(), table.name()));
+        }
+
+        /** A short wait between rounds that grows with them, so that many busy rounds do not spin. */
+        private static void pause(int round) {
+            try {
+                Thread.sleep(Math.min(50, round));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EtlRollbackException(ErrorCode.FAILED, "interrupted while waiting for table locks;"
+                        + " nothing was changed", e);
             }
         }
 

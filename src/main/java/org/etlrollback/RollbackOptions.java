@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param onConflict   what to do with rows changed after the migration
  * @param toCheckpoint undo only what the migration changed after this checkpoint
  * @param sqlFile      also write the plan as a SQL script to this file
- * @param lockTimeout  how long to wait for each table lock
+ * @param lockTimeout  how long to wait, in all, for the table locks
  * @param progress     receives progress updates
  */
 public record RollbackOptions(boolean dryRun, boolean verify, ConflictPolicy onConflict,

@@ -74,7 +74,7 @@ final class RollbackCommand implements Callable<Integer> {
     Path sqlFile;
 
     @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = "10s",
-            description = "How long to wait for each table lock: 500ms, 10s, 2m (default 10s).")
+            description = "How long to wait for the table locks: 500ms, 10s, 2m (default 10s).")
     String lockTimeout;
 
     @Option(names = "--json", description = "Print the result as one JSON document.")

@@ -47,7 +47,7 @@ import org.etlrollback.RollbackOptions;
  * @param autoRollback        whether {@link Transformer#safeRun()} rolls back a failed run
  * @param verify              whether rollbacks check every restored row against its before-image before committing
  * @param onConflict          what rollbacks do with rows changed after the migration
- * @param lockTimeout         how long a rollback waits for each table lock
+ * @param lockTimeout         how long a rollback waits, in all, for its table locks
  * @param slowRollbackWarning a rollback that takes longer is logged as a warning
  * @param trackTables         whether a transformer starts tracking affected tables that are not tracked, rather than
  *                            refusing to run
