@@ -105,7 +105,8 @@ public final class Reverser {
      * database), and neither commits nor rolls back: the caller ends the transaction, e.g. with
      * {@code PREPARE TRANSACTION} for a two-phase commit across databases. PostgreSQL cannot prepare a transaction
      * that used temporary tables, so the plan is kept in regular tables of the schema {@code etl_rollback},
-     * dropped again before this returns; that needs CREATE on the schema (its owner has it).
+     * dropped again before this returns; that needs CREATE on the schema (its owner has it). The rest of the
+     * transaction keeps the rollback's settings, among them {@code search_path = pg_catalog, pg_temp}.
      *
      * @throws EtlRollbackException as {@link #rollback(String, RollbackOptions)}; the caller must then roll the
      *                              transaction back
@@ -117,6 +118,7 @@ public final class Reverser {
         long started = System.nanoTime();
         DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
         try {
+            dsl.execute("set local search_path = pg_catalog, pg_temp");
             String role = dsl.select(field("quote_ident(current_user)", String.class))
                     .where(field("has_schema_privilege({0}, 'CREATE')", Boolean.class, val(PLAN_SCHEMA)).isFalse())
                     .fetchOne(0, String.class);
@@ -238,6 +240,9 @@ public final class Reverser {
         }
 
         RollbackResult top(String migrationId) {
+            // every name the rollback's statements use is resolved in pg_catalog, never in a schema of the caller's
+            // path, where a look-alike function or operator (say = for two varchar) would run with its rights
+            dsl.execute("set local search_path = pg_catalog, pg_temp");
             dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
             // text forms of values (in --sql scripts) that read back exactly anywhere
             dsl.execute("set local extra_float_digits = 3");

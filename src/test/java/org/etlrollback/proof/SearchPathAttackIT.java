@@ -12,11 +12,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.etlrollback.ConflictPolicy;
+import org.etlrollback.Reverser;
+import org.etlrollback.RollbackOptions;
+import org.etlrollback.RollbackResult;
 import org.etlrollback.SearchPathAttack;
 import org.etlrollback.TestDatabase;
 import org.etlrollback.TestDatabase.Login;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Every SECURITY DEFINER function of etl_rollback, and every function that a role other than the engine's owner may
@@ -217,6 +222,63 @@ class SearchPathAttackIT {
                     + " and p.proname like '\\_capture\\_' || t.table_id || '\\_%'")).isEmpty();
             assertThat(column(owner, "select fn from evil.calls where as_user <> all (?)",
                     (Object) new String[] {app.user(), admin.user()})).as("look-alikes run as another role").isEmpty();
+        }
+    }
+
+    @Test
+    void aRollbackRunByTheAdminFromAnAttackedSessionRunsNoLookAlike() throws Exception {
+        try (Connection owner = DB.connect()) {
+            exec(owner,
+                    "create table attack.ledger (id int primary key, code varchar(10) unique, amount numeric,"
+                            + " note text)",
+                    "insert into attack.ledger values (1, 'a', 10, 'one'), (2, 'b', 20, 'two'), (3, 'c', 30, 'three')",
+                    "select etl_rollback.track('attack.ledger')",
+                    "grant select, insert, update, delete on attack.ledger to " + app.user() + ", " + admin.user());
+        }
+        try (Connection s = app.connect()) {
+            exec(s, "select pg_catalog.set_config('etl_rollback.migration_id', 'ledger load', false)",
+                    "update attack.ledger set code = 'x', amount = 11 where id = 1",
+                    "update attack.ledger set code = 'a' where id = 2",
+                    "update attack.ledger set code = 'b' where id = 1",
+                    "insert into attack.ledger values (4, 'd', 40, 'four'), (5, 'e', 50, 'five')",
+                    "delete from attack.ledger where id = 3",
+                    "select pg_catalog.set_config('etl_rollback.migration_id', 'ledger fix', false)",
+                    "update attack.ledger set note = 'fixed' where id = 5");
+        }
+        // every connection the rollback opens is an attacked session of the admin
+        PGSimpleDataSource attacked = new PGSimpleDataSource() {
+            @Override
+            public Connection getConnection() throws SQLException {
+                Connection c = super.getConnection();
+                SearchPathAttack.lure(c);
+                return c;
+            }
+        };
+        attacked.setUrl(DB.url());
+        attacked.setUser(admin.user());
+        attacked.setPassword(admin.password());
+        try (Connection probe = attacked.getConnection()) {
+            assertThat(SearchPathAttack.probe(probe))
+                    .isEqualTo(SearchPathAttack.LOOK_ALIKES.stream().map(l -> l + " as " + admin.user()).toList());
+        }
+        long mark;
+        try (Connection s = admin.connect()) {
+            mark = SearchPathAttack.mark(s);
+        }
+
+        RollbackResult result = Reverser.using(attacked).rollback("ledger load",
+                RollbackOptions.defaults().withOnConflict(ConflictPolicy.SKIP).withVerify(true));
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.PARTIALLY_ROLLED_BACK);
+        assertThat(result.conflicts()).extracting(c -> c.table() + " " + c.key() + " " + c.laterMigrations())
+                .containsExactly("attack.ledger {\"id\": 5} [ledger fix]");
+        try (Connection s = admin.connect()) {
+            assertThat(SearchPathAttack.callsSince(s, mark)).as("look-alikes run by the rollback").isEmpty();
+        }
+        try (Connection owner = DB.connect()) {
+            assertThat(query(owner, "select id::text, code, amount::text, note from attack.ledger order by id"))
+                    .containsExactly(List.of("1", "a", "10", "one"), List.of("2", "b", "20", "two"),
+                            List.of("3", "c", "30", "three"), List.of("5", "e", "50", "fixed"));
         }
     }
 
