@@ -405,10 +405,12 @@ public final class Reverser {
                         throw e;
                     }
                     if ("40P01".equals(e.sqlState())) {
-                        // only a rollback that already holds locks from before (one in a cascade) can deadlock here
+                        // the rollback holds no other table of this round, but may hold others: the tables of the
+                        // migration a cascade started from, and the migration's own locks, which a session that
+                        // writes under its id waits for
                         throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
                                 + failed.qualifiedName() + ": a deadlock with another session, whose transaction"
-                                + " writes it and waits for a table this rollback had locked; PostgreSQL ended the"
+                                + " writes it and waits for a lock this rollback holds; PostgreSQL ended the"
                                 + " rollback. Nothing was changed; roll back again.", e);
                     }
                     if (busy == null || System.nanoTime() >= deadline) {

@@ -192,6 +192,50 @@ class ConcurrentWritersIT {
         assertThat(count("select count(*) from conc.log where token = 'writer'")).isEqualTo(1);
     }
 
+    @Test
+    void rollbackThatLosesADeadlockWithAWriterOfItsMigrationSaysSoAndChangesNothing() throws Exception {
+        PGSimpleDataSource underTest = new PGSimpleDataSource();
+        underTest.setUrl(DB.url());
+        underTest.setUser(DB.user());
+        underTest.setPassword(DB.password());
+        underTest.setApplicationName("rollback in a deadlock");
+        try (Connection writer = DB.connect(); Statement s = writer.createStatement()) {
+            writer.setAutoCommit(false);
+            // the writer leaves the deadlock to be found by the rollback, which waits first
+            s.execute("set local deadlock_timeout = '1min'");
+            s.execute("insert into conc.log values (5000000, 300, 'untagged')");
+            ExecutorService threads = Executors.newFixedThreadPool(2);
+            try {
+                Future<RollbackResult> rollback = threads.submit(() -> Reverser.using(underTest).rollback("m1"));
+                // the rollback holds m1 against new writers and waits for conc.log
+                awaitLockWait("rollback in a deadlock");
+                // the writer goes on under m1: its capture waits for the rollback
+                Future<Integer> update = threads.submit(() -> {
+                    s.execute("select set_config('etl_rollback.migration_id', 'm1', true)");
+                    return s.executeUpdate("update conc.items set note = 'late' where id = 300");
+                });
+                assertThatThrownBy(() -> rollback.get(1, TimeUnit.MINUTES))
+                        .cause().isInstanceOfSatisfying(EtlRollbackException.class,
+                                e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                        .hasMessageContaining("could not lock table conc.log: a deadlock with another session")
+                        .hasMessageContaining("Nothing was changed; roll back again");
+                assertThat(update.get(1, TimeUnit.MINUTES)).isEqualTo(1);
+                writer.commit();
+            } finally {
+                threads.shutdownNow();
+            }
+        }
+        assertThat(count("select count(*) from conc.items where id <= " + MIGRATED + " and qty = id + 100"))
+                .isEqualTo(MIGRATED);
+        assertThat(count("select count(*) from etl_rollback.migrations where status <> 'active'")).isZero();
+
+        RollbackResult again = Reverser.using(DB.dataSource()).rollback("m1");
+        assertThat(again.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(count("select count(*) from conc.items where qty = id and note = ''")).isEqualTo(ITEMS);
+        assertThat(count("select count(*) from conc.log")).isEqualTo(1);
+        assertThat(count("select count(*) from conc.log where token = 'untagged'")).isEqualTo(1);
+    }
+
     /** Waits until a session of the application waits for a lock, as the server shows it. */
     private static void awaitLockWait(String application) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
