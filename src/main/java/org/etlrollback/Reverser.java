@@ -49,6 +49,9 @@ public final class Reverser {
     private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
     /** The most characters a migration id has (etl_rollback.migration.migration_id). */
     static final int MAX_ID_LENGTH = 200;
+    /** How long a rollback's first round of table locks waits for each table after the first (it doubles). */
+    private static final long FIRST_BRIEF_WAIT_MS = 20;
+    private static final long LONGEST_BRIEF_WAIT_MS = 1000;
     /** Where {@link #rollbackInTransaction} keeps its plan tables. */
     private static final String PLAN_SCHEMA = "etl_rollback";
 
@@ -367,12 +370,13 @@ public final class Reverser {
         }
 
         /**
-         * Locks the tables against writes without ever holding one of them while it waits for another: a writer that
-         * holds one table and goes on to write another could otherwise deadlock with the rollback, and the rollback,
-         * which waits first, would be the one PostgreSQL ends, again and again under a steady stream of such writers.
-         * Each round waits (queued, so that new writers wait behind it) for one table alone, then takes the others
-         * only if they are free; a table that is not free gives the rounds back up to it and is the one waited for
-         * next. All rounds together wait at most the lock timeout; one not granted in time names the table.
+         * Locks the tables against writes, in rounds that never keep a table while waiting long for another. Each
+         * round waits, queued so that new writers queue behind it, for one table, then briefly for each other one.
+         * A table not granted in that time gives the round's locks back up, so that a writer holding it and
+         * waiting for one of them can go on, and is the table waited for first in the next round, whose brief waits
+         * are longer. A rollback that waited on every table in turn while holding the previous ones would deadlock
+         * with a writer that writes them in another order, and, waiting first, be the one PostgreSQL ends, again
+         * and again under a steady stream of such writers. All rounds together wait at most the lock timeout.
          */
         private void lock(List<LoggedTable> tables) {
             List<LoggedTable> ordered = tables.stream().sorted(Comparator.comparing(LoggedTable::qualifiedName))
@@ -381,18 +385,17 @@ public final class Reverser {
                 return;
             }
             long deadline = System.nanoTime() + options.lockTimeout().toNanos();
+            long briefly = FIRST_BRIEF_WAIT_MS;
             LoggedTable awaited = ordered.get(0);
-            for (int round = 1; ; round++) {
-                long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+            while (true) {
                 dsl.execute("savepoint etl_rollback_lock");
-                LoggedTable busy = null;
+                LoggedTable waitingFor = awaited;
                 try {
-                    dsl.execute("set local lock_timeout = {0}", inline(left + "ms"));
-                    lockTable(awaited, "");
+                    lockTable(awaited, millisUntil(deadline));
                     for (LoggedTable table : ordered) {
                         if (!table.equals(awaited)) {
-                            busy = table;
-                            lockTable(table, " nowait");
+                            waitingFor = table;
+                            lockTable(table, Math.min(briefly, millisUntil(deadline)));
                         }
                     }
                     dsl.execute("release savepoint etl_rollback_lock");
@@ -400,43 +403,37 @@ public final class Reverser {
                     return;
                 } catch (DataAccessException e) {
                     dsl.execute("rollback to savepoint etl_rollback_lock");
-                    LoggedTable failed = busy == null ? awaited : busy;
-                    if (!"55P03".equals(e.sqlState()) && !"40P01".equals(e.sqlState())) {
+                    boolean timedOut = "55P03".equals(e.sqlState());
+                    boolean deadlocked = "40P01".equals(e.sqlState());
+                    if (!timedOut && !deadlocked) {
                         throw e;
                     }
-                    if ("40P01".equals(e.sqlState())) {
-                        // the rollback holds no other table of this round, but may hold others: the tables of the
-                        // migration a cascade started from, and the migration's own locks, which a session that
-                        // writes under its id waits for
+                    if (deadlocked && waitingFor.equals(awaited)) {
+                        // no table of this round is held, but others may be: the tables of the migration a cascade
+                        // started from, and the migration's own locks, which a session writing under its id awaits
                         throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
-                                + failed.qualifiedName() + ": a deadlock with another session, whose transaction"
+                                + awaited.qualifiedName() + ": a deadlock with another session, whose transaction"
                                 + " writes it and waits for a lock this rollback holds; PostgreSQL ended the"
                                 + " rollback. Nothing was changed; roll back again.", e);
                     }
-                    if (busy == null || System.nanoTime() >= deadline) {
+                    if (waitingFor.equals(awaited) || System.nanoTime() >= deadline) {
                         throw new EtlRollbackException(ErrorCode.FAILED, "could not lock table "
-                                + failed.qualifiedName() + " within " + format(options.lockTimeout())
+                                + waitingFor.qualifiedName() + " within " + format(options.lockTimeout())
                                 + ": another session holds a lock on it. Nothing was changed.", e);
                     }
-                    awaited = busy;
-                    pause(round);
+                    awaited = waitingFor;
+                    briefly = Math.min(2 * briefly, LONGEST_BRIEF_WAIT_MS);
                 }
             }
         }
 
-        private void lockTable(LoggedTable table, String nowait) {
-            dsl.execute("lock table {0} in share row exclusive mode" + nowait, name(table.schema(), table.name()));
+        private void lockTable(LoggedTable table, long timeoutMillis) {
+            dsl.execute("set local lock_timeout = {0}", inline(timeoutMillis + "ms"));
+            dsl.execute("lock table {0} in share row exclusive mode", name(table.schema(), table.name()));
         }
 
-        /** A short wait between rounds that grows with them, so that many busy rounds do not spin. */
-        private static void pause(int round) {
-            try {
-                Thread.sleep(Math.min(50, round));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new EtlRollbackException(ErrorCode.FAILED, "interrupted while waiting for table locks;"
-                        + " nothing was changed", e);
-            }
+        private static long millisUntil(long deadline) {
+            return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
         }
 
         /**

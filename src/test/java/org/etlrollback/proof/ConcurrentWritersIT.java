@@ -193,6 +193,58 @@ class ConcurrentWritersIT {
     }
 
     @Test
+    void rollbackGetsItsLocksWhileEachTableAlwaysHasAnOpenWriter() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger committed = new AtomicInteger();
+        // three writers per table, each holding its table about 40 ms per transaction: at almost any time one of
+        // them has it, so the rollback has to wait for busy tables, and get both without a deadlock
+        List<String> statements = List.of("update conc.items set note = note || '.' where id = 301",
+                "update conc.items set note = note || '.' where id = 302",
+                "update conc.items set note = note || '.' where id = 303",
+                "insert into conc.log values (7000000 + %d, 1, 'busy')",
+                "insert into conc.log values (8000000 + %d, 1, 'busy')",
+                "insert into conc.log values (9000000 + %d, 1, 'busy')");
+        ExecutorService threads = Executors.newFixedThreadPool(statements.size());
+        List<Future<?>> writers = new ArrayList<>();
+        for (String statement : statements) {
+            writers.add(threads.submit(() -> {
+                try (Connection c = DB.connect(); Statement s = c.createStatement()) {
+                    c.setAutoCommit(false);
+                    for (int k = 0; !stop.get(); k++) {
+                        s.execute(statement.formatted(k));
+                        Thread.sleep(40);
+                        c.commit();
+                        committed.incrementAndGet();
+                    }
+                }
+                return null;
+            }));
+        }
+        RollbackResult result;
+        try {
+            while (committed.get() < 8) {
+                Thread.sleep(10);
+            }
+            result = Reverser.using(DB.dataSource()).rollback("m1",
+                    RollbackOptions.defaults().withLockTimeout(Duration.ofSeconds(20)));
+        } finally {
+            stop.set(true);
+            threads.shutdown();
+        }
+        for (Future<?> writer : writers) {
+            writer.get(1, TimeUnit.MINUTES);
+        }
+        System.out.println("ConcurrentWritersIT: rollback among busy writers took " + result.duration().toMillis() + " ms");
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(count("select count(*) from conc.items where qty = id")).isEqualTo(ITEMS);
+        assertThat(count("select count(*) from conc.log where id <= 1000")).isZero();
+        assertThat(count("select count(*) from conc.log where token = 'busy'")
+                + count("select length(note) from conc.items where id = 301")
+                + count("select length(note) from conc.items where id = 302")
+                + count("select length(note) from conc.items where id = 303")).isEqualTo(committed.get());
+    }
+
+    @Test
     void rollbackThatLosesADeadlockWithAWriterOfItsMigrationSaysSoAndChangesNothing() throws Exception {
         PGSimpleDataSource underTest = new PGSimpleDataSource();
         underTest.setUrl(DB.url());
