@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -98,6 +99,13 @@ public final class TestDatabase {
     /** A new connection as {@link #user()}, autocommit on; the caller closes it. */
     public Connection connect() throws SQLException {
         return dataSource.getConnection();
+    }
+
+    /** Runs one or more statements, separated by semicolons, on a new connection with autocommit on. */
+    public void execute(String statements) throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            s.execute(statements);
+        }
     }
 
     /** jOOQ over {@link #dataSource()}. */

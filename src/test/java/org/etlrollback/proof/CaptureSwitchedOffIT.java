@@ -26,7 +26,7 @@ class CaptureSwitchedOffIT {
     @Test
     void writesMadeWithTheCaptureDisabledByTheTablesOwnerAreConflictsNotRestoredBlindly() throws SQLException {
         TestDatabase.Login app = DB.createLogin("app_owner");
-        sql("""
+        DB.execute("""
                 create schema shop;
                 create table shop.items (id int primary key, note text);
                 insert into shop.items select g, 'n' || g from generate_series(1, 6) g;
@@ -57,11 +57,5 @@ class CaptureSwitchedOffIT {
                 .withOnConflict(ConflictPolicy.SKIP).withVerify(true));
         assertThat(DB.dsl().fetchValue("select string_agg(id || ' ' || note, ', ' order by id) from shop.items"))
                 .isEqualTo("1 n1, 2 unlogged, 3 n3, 4 n4, 5 unlogged, 6 n6");
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
-        }
     }
 }

@@ -25,6 +25,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.etlrollback.Conflict;
 import org.etlrollback.ConflictPolicy;
 import org.etlrollback.ErrorCode;
@@ -54,7 +55,7 @@ class ConcurrentWritersIT {
 
     @BeforeEach
     void tables() throws SQLException {
-        sql("""
+        DB.execute("""
                 delete from etl_rollback.checkpoint;
                 delete from etl_rollback.statement;
                 delete from etl_rollback.migration;
@@ -162,11 +163,7 @@ class ConcurrentWritersIT {
 
     @Test
     void rollbackWaitingForOneTableHoldsNoOtherSoAWriterOfBothGoesOn() throws Exception {
-        PGSimpleDataSource underTest = new PGSimpleDataSource();
-        underTest.setUrl(DB.url());
-        underTest.setUser(DB.user());
-        underTest.setPassword(DB.password());
-        underTest.setApplicationName("rollback waiting for a writer");
+        DataSource underTest = namedSessions("rollback waiting for a writer");
         try (Connection writer = DB.connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
             s.execute("insert into conc.log values (5000000, 300, 'writer')");
@@ -246,11 +243,7 @@ class ConcurrentWritersIT {
 
     @Test
     void rollbackThatLosesADeadlockWithAWriterOfItsMigrationSaysSoAndChangesNothing() throws Exception {
-        PGSimpleDataSource underTest = new PGSimpleDataSource();
-        underTest.setUrl(DB.url());
-        underTest.setUser(DB.user());
-        underTest.setPassword(DB.password());
-        underTest.setApplicationName("rollback in a deadlock");
+        DataSource underTest = namedSessions("rollback in a deadlock");
         try (Connection writer = DB.connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
             // the writer leaves the deadlock to be found by the rollback, which waits first
@@ -286,6 +279,16 @@ class ConcurrentWritersIT {
         assertThat(count("select count(*) from conc.items where qty = id and note = ''")).isEqualTo(ITEMS);
         assertThat(count("select count(*) from conc.log")).isEqualTo(1);
         assertThat(count("select count(*) from conc.log where token = 'untagged'")).isEqualTo(1);
+    }
+
+    /** Connections to the test database whose sessions carry the application name, for {@link #awaitLockWait}. */
+    private static DataSource namedSessions(String application) {
+        PGSimpleDataSource sessions = new PGSimpleDataSource();
+        sessions.setUrl(DB.url());
+        sessions.setUser(DB.user());
+        sessions.setPassword(DB.password());
+        sessions.setApplicationName(application);
+        return sessions;
     }
 
     /** Waits until a session of the application waits for a lock, as the server shows it. */
@@ -363,12 +366,6 @@ class ConcurrentWritersIT {
         try (PreparedStatement ps = c.prepareStatement("select set_config('etl_rollback.migration_id', ?, false)")) {
             ps.setString(1, migrationId);
             ps.execute();
-        }
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
         }
     }
 }

@@ -34,7 +34,7 @@ class HostileIdsIT {
 
     @BeforeEach
     void table() throws SQLException {
-        sql("""
+        DB.execute("""
                 delete from etl_rollback.checkpoint;
                 delete from etl_rollback.statement;
                 delete from etl_rollback.migration;
@@ -212,12 +212,6 @@ class HostileIdsIT {
                 ps.setString(1, migrationId);
                 ps.execute();
             }
-            s.execute(statements);
-        }
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
             s.execute(statements);
         }
     }

@@ -23,7 +23,7 @@ class LargeValueIT {
 
     @Test
     void hundredMegabyteValueIsCapturedAndRestoredExactly() throws SQLException {
-        sql("""
+        DB.execute("""
                 create schema big;
                 create table big.blobs (id int primary key, name text, payload bytea);
                 -- 6553600 digests of 16 bytes: 100 MiB that neither repeat nor compress
@@ -36,7 +36,7 @@ class LargeValueIT {
         String before = digest();
         assertThat(text("select length(payload)::text from big.blobs where id = 1")).isEqualTo(Long.toString(SIZE));
 
-        sql("""
+        DB.execute("""
                 set etl_rollback.migration_id = 'shrink';
                 update big.blobs set payload = '\\x01', name = 'shrunk' where id = 1;
                 update big.blobs set payload = payload || '\\x02' where id = 2;
@@ -67,12 +67,6 @@ class LargeValueIT {
         try (Connection c = DB.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
         }
     }
 }

@@ -52,7 +52,7 @@ class RollbackFaultsIT {
     @BeforeAll
     static void tables() throws SQLException {
         System.out.println("RollbackFaultsIT seed " + SEED + " (-Detlrollback.seed=" + SEED + " repeats the kills)");
-        sql("""
+        DB.execute("""
                 create schema fault;
                 create table fault.accounts (id int primary key, owner text not null, balance numeric(14,2) not null);
                 create table fault.entries (id int primary key, account_id int not null references fault.accounts,
@@ -204,7 +204,7 @@ class RollbackFaultsIT {
         migrate(id);
         Map<String, String> migrated = state();
         // a deferred trigger on the migrations' status ends the rollback's session while it commits
-        sql("""
+        DB.execute("""
                 create function fault.die() returns trigger language plpgsql as
                 $$ begin perform pg_terminate_backend(pg_backend_pid()); return null; end $$;
                 create constraint trigger die_at_commit after update on etl_rollback.migration
@@ -219,7 +219,7 @@ class RollbackFaultsIT {
                     .hasMessageContaining("may or may not have been committed")
                     .hasMessageNotContaining("Nothing was changed");
         } finally {
-            sql("drop trigger die_at_commit on etl_rollback.migration; drop function fault.die();");
+            DB.execute("drop trigger die_at_commit on etl_rollback.migration; drop function fault.die();");
         }
         awaitNoBackend(APPLICATION);
         assertStateMatchesStatus(id, before, migrated);
@@ -330,12 +330,6 @@ class RollbackFaultsIT {
         try (PreparedStatement ps = c.prepareStatement("select set_config('etl_rollback.migration_id', ?, false)")) {
             ps.setString(1, migrationId);
             ps.execute();
-        }
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
         }
     }
 }

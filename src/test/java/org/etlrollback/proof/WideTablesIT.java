@@ -33,7 +33,7 @@ class WideTablesIT {
 
     @BeforeEach
     void schema() throws SQLException {
-        sql("""
+        DB.execute("""
                 delete from etl_rollback.checkpoint;
                 delete from etl_rollback.statement;
                 delete from etl_rollback.migration;
@@ -44,7 +44,7 @@ class WideTablesIT {
 
     @Test
     void tableOfAThousandColumnsIsRefusedWhenTrackedNamingTheLimit() throws SQLException {
-        sql(createTable("wide.t1000", 1000));
+        DB.execute(createTable("wide.t1000", 1000));
         long logs = count("select count(*) from pg_class where relnamespace = 'etl_rollback'::regnamespace"
                 + " and relname like 'log\\_%' and relkind = 'r'");
 
@@ -60,14 +60,14 @@ class WideTablesIT {
 
     @Test
     void tableOfOneColumnTooManyIsRefused() throws SQLException {
-        sql(createTable("wide.t797", 797));
+        DB.execute(createTable("wide.t797", 797));
         assertThatThrownBy(() -> etlRollback.track("wide.t797"))
                 .hasMessageContaining("has 797 columns; etl-rollback can track tables of at most 796");
     }
 
     @Test
     void widestTrackableTableIsRolledBackExactly(@TempDir Path dir) throws Exception {
-        sql(createTable("wide.t796", 796) + """
+        DB.execute(createTable("wide.t796", 796) + """
                 insert into wide.t796 (id, c2, c795) select g, g, 'v' || g from generate_series(1, 50) g;
                 select etl_rollback.track('wide.t796');
                 """);
@@ -89,9 +89,9 @@ class WideTablesIT {
 
     @Test
     void logThatWouldOutgrowTheColumnLimitIsRefusedWhenTrackedAgain() throws SQLException {
-        sql(createTable("wide.altered", 700) + "select etl_rollback.track('wide.altered');");
+        DB.execute(createTable("wide.altered", 700) + "select etl_rollback.track('wide.altered');");
         // 100 columns dropped and 100 added: the table has 700, its log keeps those of all 800
-        sql("alter table wide.altered " + IntStream.rangeClosed(2, 101).mapToObj(i -> "drop column c" + i)
+        DB.execute("alter table wide.altered " + IntStream.rangeClosed(2, 101).mapToObj(i -> "drop column c" + i)
                 .collect(Collectors.joining(", ")) + ", "
                 + IntStream.rangeClosed(1, 100).mapToObj(i -> "add column d" + i + " int")
                 .collect(Collectors.joining(", ")));
@@ -119,12 +119,6 @@ class WideTablesIT {
     }
 
     private static void tagged(String migrationId, String statements) throws SQLException {
-        sql("set etl_rollback.migration_id = '" + migrationId + "';\n" + statements);
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
-        }
+        DB.execute("set etl_rollback.migration_id = '" + migrationId + "';\n" + statements);
     }
 }

@@ -30,7 +30,7 @@ class ReverserIT {
 
     @BeforeEach
     void schema() throws SQLException {
-        sql("""
+        DB.execute("""
                 delete from etl_rollback.checkpoint;
                 delete from etl_rollback.statement;
                 delete from etl_rollback.migration;
@@ -153,7 +153,7 @@ class ReverserIT {
     @Test
     void rowWhoseMovedKeyWasTruncatedWithItsParentIsNotReportedRestored() throws SQLException {
         tagged("m1", "update shop.orders set id = 1000 where id = 1");
-        sql("truncate shop.customers cascade");
+        DB.execute("truncate shop.customers cascade");
         Map<String, String> current = state();
 
         // order 1 needs its customer back, which no order of the set-based statements can give it; the replay of the
@@ -201,7 +201,7 @@ class ReverserIT {
     void conflictAbortsAndChangesNothing() throws SQLException {
         tagged("m1", "update shop.customers set balance = 1 where id <= 5");
         tagged("m2", "update shop.customers set balance = 2 where id = 3");
-        sql("update shop.customers set name = 'untagged' where id = 4");
+        DB.execute("update shop.customers set name = 'untagged' where id = 4");
         Map<String, String> current = state();
 
         assertThatThrownBy(() -> reverser.rollback("m1"))
@@ -340,7 +340,7 @@ class ReverserIT {
 
     @Test
     void columnAddedWithoutTrackingAgainIsRefused() throws SQLException {
-        sql("alter table shop.customers add column tier text default 'basic'");
+        DB.execute("alter table shop.customers add column tier text default 'basic'");
         tagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
         Map<String, String> current = state();
         assertThatThrownBy(() -> reverser.rollback("m1"))
@@ -353,9 +353,9 @@ class ReverserIT {
 
     @Test
     void columnLoggedOnlyAfterTheMigrationChangedTheTableIsRefused() throws SQLException {
-        sql("alter table shop.customers add column tier text default 'basic'");
+        DB.execute("alter table shop.customers add column tier text default 'basic'");
         tagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
-        sql("select etl_rollback.track('shop.customers')");
+        DB.execute("select etl_rollback.track('shop.customers')");
         tagged("m2", "update shop.customers set tier = 'silver' where id = 10");
         Map<String, String> current = state();
 
@@ -372,18 +372,18 @@ class ReverserIT {
 
     @Test
     void typeDroppedWithCascadeLeavesTrackingAndTheRestOfTheLogWorking() throws SQLException {
-        sql("""
+        DB.execute("""
                 create type shop.mood as enum ('ok', 'sad');
                 alter table shop.customers add column mood shop.mood;
                 select etl_rollback.track('shop.customers');
                 """);
         tagged("m1", "update shop.customers set balance = 0, mood = 'sad' where id <= 3");
-        sql("drop type shop.mood cascade");
+        DB.execute("drop type shop.mood cascade");
 
         assertThatThrownBy(() -> reverser.rollback("m1"))
                 .isInstanceOf(EtlRollbackException.class)
                 .hasMessageContaining("track the table again");
-        sql("""
+        DB.execute("""
                 create table shop.extra (id int primary key);
                 select etl_rollback.track('shop.extra');
                 select etl_rollback.track('shop.customers');
@@ -431,12 +431,6 @@ class ReverserIT {
     private static void tagged(String id, String statements) throws SQLException {
         try (Connection c = DB.connect(); Statement s = c.createStatement()) {
             s.execute("set etl_rollback.migration_id = '" + id + "'");
-            s.execute(statements);
-        }
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
             s.execute(statements);
         }
     }

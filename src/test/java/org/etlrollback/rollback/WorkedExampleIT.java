@@ -3,9 +3,7 @@ package org.etlrollback.rollback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import org.etlrollback.ConflictException;
 import org.etlrollback.ConflictPolicy;
 import org.etlrollback.Reverser;
@@ -21,7 +19,7 @@ class WorkedExampleIT {
 
     @Test
     void theDocumentedExampleBehavesAsDocumented() throws SQLException {
-        sql("""
+        DB.execute("""
                 create schema shop;
                 create table shop.customers (id bigint primary key, email text unique, balance numeric(12,2));
                 insert into shop.customers values (1, 'a@x', 10), (2, 'b@x', 20), (3, 'c@x', 30);
@@ -58,11 +56,5 @@ class WorkedExampleIT {
         reverser.rollback("fix_balances", RollbackOptions.defaults().withOnConflict(ConflictPolicy.FORCE));
         assertThat(TableState.rows(DB.dsl(), "shop.customers"))
                 .isEqualTo("(1,a@x,10.00)\n(2,b@x,20.00)\n(3,c@x,30.00)");
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
-        }
     }
 }

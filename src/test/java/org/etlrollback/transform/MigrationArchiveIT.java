@@ -35,7 +35,7 @@ class MigrationArchiveIT {
 
     @BeforeEach
     void schema() throws SQLException {
-        sql("""
+        DB.execute("""
                 delete from etl_rollback.checkpoint;
                 delete from etl_rollback.statement;
                 delete from etl_rollback.migration;
@@ -207,7 +207,7 @@ class MigrationArchiveIT {
                 delete from etl_rollback.migration where rollback_of in (select mig from forgotten);
                 delete from etl_rollback.migration where mig in (select mig from forgotten);
                 """);
-        sql(sql.toString());
+        DB.execute(sql.toString());
         assertThat(DB.dsl().fetchValue("select count(*) from etl_rollback.migrations where migration_id = {0}",
                 migrationId)).isEqualTo(0L);
     }
@@ -216,12 +216,6 @@ class MigrationArchiveIT {
         try (InputStream in = new GZIPInputStream(Files.newInputStream(file))) {
             String text = new String(in.readNBytes(200), java.nio.charset.StandardCharsets.UTF_8);
             return text.substring(0, Math.max(0, text.indexOf('\n')));
-        }
-    }
-
-    private static void sql(String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute(statements);
         }
     }
 }
