@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -105,6 +106,23 @@ public final class TestDatabase {
     public void execute(String statements) throws SQLException {
         try (Connection c = connect(); Statement s = c.createStatement()) {
             s.execute(statements);
+        }
+    }
+
+    /** Runs statements on a new connection whose session is tagged with the migration id, as an ETL job's is. */
+    public void executeTagged(String migrationId, String statements) throws SQLException {
+        try (Connection c = connect(); Statement s = c.createStatement()) {
+            tag(c, migrationId);
+            s.execute(statements);
+        }
+    }
+
+    /** Tags the connection's session with the migration id: its changes are logged under it from now on. */
+    public static void tag(Connection connection, String migrationId) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "select set_config('etl_rollback.migration_id', ?, false)")) {
+            ps.setString(1, migrationId);
+            ps.execute();
         }
     }
 

@@ -68,7 +68,7 @@ class ConcurrentWritersIT {
                 select etl_rollback.track('conc.log');
                 """.formatted(ITEMS));
         try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            tag(c, "m1");
+            TestDatabase.tag(c, "m1");
             s.execute("""
                     update conc.items set qty = qty + 100 where id <= %d;
                     insert into conc.log select g, g, 'm1' from generate_series(1, 1000) g;
@@ -310,7 +310,7 @@ class ConcurrentWritersIT {
              PreparedStatement note = c.prepareStatement(
                      "update conc.items set note = note || ' ' || ? || ';' where id = ?")) {
             if (!WRITERS.get(writer).isEmpty()) {
-                tag(c, WRITERS.get(writer));
+                TestDatabase.tag(c, WRITERS.get(writer));
             }
             c.setAutoCommit(false);
             int done = 0;
@@ -362,10 +362,4 @@ class ConcurrentWritersIT {
         }
     }
 
-    private static void tag(Connection c, String migrationId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select set_config('etl_rollback.migration_id', ?, false)")) {
-            ps.setString(1, migrationId);
-            ps.execute();
-        }
-    }
 }

@@ -51,7 +51,7 @@ class HostileIdsIT {
         String id = ("ü😀 '\"; -- " + "x".repeat(200)).substring(0, 201);
         assertThat(id.codePointCount(0, id.length())).isEqualTo(200);
         String before = rows();
-        tagged(id, "update hostile.items set note = 'changed' where id <= 5");
+        DB.executeTagged(id, "update hostile.items set note = 'changed' where id <= 5");
         String migrated = rows();
 
         RollbackResult result = Reverser.using(DB.dataSource()).rollback(id);
@@ -76,7 +76,7 @@ class HostileIdsIT {
     @Test
     void idOfTenKilobytesIsRefusedByTheCaptureTheReverserAndTheCommandLine() throws SQLException {
         String id = "k".repeat(10 * 1024);
-        assertThatThrownBy(() -> tagged(id, "update hostile.items set note = 'changed' where id = 1"))
+        assertThatThrownBy(() -> DB.executeTagged(id, "update hostile.items set note = 'changed' where id = 1"))
                 .isInstanceOf(SQLException.class)
                 .hasMessageContaining("is 10240 characters long; at most 200 are allowed");
 
@@ -95,7 +95,7 @@ class HostileIdsIT {
 
     @Test
     void emptyAndUnknownIdsAreRefusedByTheReverserAndTheCommandLineChangingNothing() throws SQLException {
-        tagged("known", "update hostile.items set note = 'changed' where id <= 3");
+        DB.executeTagged("known", "update hostile.items set note = 'changed' where id <= 3");
         String migrated = rows();
 
         assertThatThrownBy(() -> Reverser.using(DB.dataSource()).rollback(""))
@@ -131,7 +131,7 @@ class HostileIdsIT {
         List<String> outputs = new ArrayList<>();
         for (int i = 0; i < ids.size(); i++) {
             String id = ids.get(i);
-            tagged(id, "update hostile.items set note = note || ' " + i + "' where id in (" + (i + 1) + ", 10)");
+            DB.executeTagged(id, "update hostile.items set note = note || ' " + i + "' where id in (" + (i + 1) + ", 10)");
         }
         // newest first, each on its own: then no rollback meets a conflict
         for (int i = ids.size() - 1; i >= 0; i--) {
@@ -158,7 +158,7 @@ class HostileIdsIT {
     void launcherRunsWithUnicodeIdsUnderAnAsciiLocale() throws Exception {
         String id = "m3 ü😀";
         String before = rows();
-        tagged(id, "update hostile.items set note = 'changed' where id = 3");
+        DB.executeTagged(id, "update hostile.items set note = 'changed' where id = 3");
         Path launcher = Path.of("bin", "etl-rollback").toAbsolutePath();
         ProcessBuilder builder = new ProcessBuilder(launcher.toString(), "rollback", id)
                 .redirectErrorStream(true);
@@ -203,16 +203,6 @@ class HostileIdsIT {
         try (Connection c = DB.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
             rs.next();
             return rs.getLong(1);
-        }
-    }
-
-    private static void tagged(String migrationId, String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            try (PreparedStatement ps = c.prepareStatement("select set_config('etl_rollback.migration_id', ?, false)")) {
-                ps.setString(1, migrationId);
-                ps.execute();
-            }
-            s.execute(statements);
         }
     }
 }

@@ -67,7 +67,7 @@ class RollbackFaultsIT {
     /** Writes a migration that changes, inserts and deletes enough rows for its rollback to take a while. */
     private static void migrate(String migrationId) throws SQLException {
         try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            tag(c, migrationId);
+            TestDatabase.tag(c, migrationId);
             s.execute("""
                     update fault.accounts set balance = balance + 1, owner = owner || '+' where id % 2 = 0;
                     insert into fault.entries select 1000000 + g, 1 + g % 30000, 1, 'new'
@@ -326,10 +326,4 @@ class RollbackFaultsIT {
         }
     }
 
-    private static void tag(Connection c, String migrationId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select set_config('etl_rollback.migration_id', ?, false)")) {
-            ps.setString(1, migrationId);
-            ps.execute();
-        }
-    }
 }

@@ -72,7 +72,7 @@ class WideTablesIT {
                 select etl_rollback.track('wide.t796');
                 """);
         String before = TableState.rows(DB.dsl(), "wide.t796");
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 update wide.t796 set c2 = c2 * 10, c3 = 'set', c795 = null where id <= 20;
                 delete from wide.t796 where id > 45;
                 insert into wide.t796 (id, c401) values (100, 'new');
@@ -116,9 +116,5 @@ class WideTablesIT {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    private static void tagged(String migrationId, String statements) throws SQLException {
-        DB.execute("set etl_rollback.migration_id = '" + migrationId + "';\n" + statements);
     }
 }

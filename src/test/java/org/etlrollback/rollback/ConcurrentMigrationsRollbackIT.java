@@ -85,8 +85,8 @@ class ConcurrentMigrationsRollbackIT {
                 "update conc.accounts set balance = 999, owner = 'm2' where id = 30");
         try (Connection c1 = DB.db().connect(); Connection c2 = DB.db().connect();
              Statement s1 = c1.createStatement(); Statement s2 = c2.createStatement()) {
-            Scenario.tag(c1, "m1");
-            Scenario.tag(c2, "m2");
+            TestDatabase.tag(c1, "m1");
+            TestDatabase.tag(c2, "m2");
             for (int i = 0; i < m1.size(); i++) {
                 // on account 30, m2 writes first and m1 after it
                 if (i == m1.size() - 1) {
@@ -157,7 +157,7 @@ class ConcurrentMigrationsRollbackIT {
     private static Void write(String migrationId, List<String> statements, CyclicBarrier step) throws Exception {
         try (Connection c = DB.db().connect(); Statement s = c.createStatement()) {
             c.setAutoCommit(false);
-            Scenario.tag(c, migrationId);
+            TestDatabase.tag(c, migrationId);
             for (String statement : statements) {
                 step.await(1, TimeUnit.MINUTES);
                 if (statement == null) {
@@ -221,7 +221,7 @@ class ConcurrentMigrationsRollbackIT {
         Map<String, String> before = DB.state(TABLES);
         try (Connection writer = DB.db().connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
-            Scenario.tag(writer, "m1");
+            TestDatabase.tag(writer, "m1");
             s.execute("update conc.accounts set balance = 0 where id <= 5");
 
             Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
@@ -240,7 +240,7 @@ class ConcurrentMigrationsRollbackIT {
         Map<String, String> committed = DB.state(TABLES);
         try (Connection writer = DB.db().connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
-            Scenario.tag(writer, "m1");
+            TestDatabase.tag(writer, "m1");
             s.execute("delete from conc.transfers where id <= 5");
 
             Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
@@ -261,7 +261,7 @@ class ConcurrentMigrationsRollbackIT {
         Map<String, String> committed = DB.state(TABLES);
         try (Connection writer = DB.db().connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
-            Scenario.tag(writer, "m1");
+            TestDatabase.tag(writer, "m1");
             s.execute("update conc.accounts set balance = 1 where id = 6");
 
             Scenario.assertFailed(() -> DB.reverser().rollback("m1"))

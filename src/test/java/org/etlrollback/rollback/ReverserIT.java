@@ -53,7 +53,7 @@ class ReverserIT {
     @Test
     void rollbackRestoresEveryTableAfterMixedChanges() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 insert into shop.customers select g, 'n' || g, 'n' || g || '@x', 0, null from generate_series(21, 30) g;
                 update shop.customers set balance = balance * 1.1 where id <= 10;
                 delete from shop.orders where id > 35;
@@ -74,7 +74,7 @@ class ReverserIT {
     @Test
     void manyChangesToOneRowRestoreTheFirstBeforeImage() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 update shop.customers set name = 'x' where id = 7;
                 delete from shop.orders where customer_id = 7;
                 delete from shop.customers where id = 7;
@@ -88,7 +88,7 @@ class ReverserIT {
     @Test
     void primaryKeyMovedAwayAndAnotherMovedIntoIt() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 update shop.orders set id = 1000 where id = 1;
                 update shop.orders set id = 1 where id = 2;
                 update shop.orders set id = id + 500 where id between 10 and 20;
@@ -100,7 +100,7 @@ class ReverserIT {
     @Test
     void rollbackRestoresRowsDeletedByCascade() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", "delete from shop.customers where id in (6, 7, 8)");
+        DB.executeTagged("m1", "delete from shop.customers where id in (6, 7, 8)");
         assertThat(DB.dsl().fetchValue("select count(*) from shop.orders where customer_id in (6, 7, 8)"))
                 .isEqualTo(0L);
         reverser.rollback("m1", RollbackOptions.defaults().withVerify(true));
@@ -110,7 +110,7 @@ class ReverserIT {
     @Test
     void selfReferencingTreeReparentedAndPruned() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 insert into shop.customers values (100, 'root2', null, 0, null), (101, 'kid', null, 0, 100);
                 update shop.customers set parent_id = 100 where id in (2, 3);
                 update shop.customers set parent_id = 101 where id = 1;
@@ -124,7 +124,7 @@ class ReverserIT {
     @Test
     void uniqueValuesSwappedThroughATemporaryValue() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 update shop.customers set email = 'tmp' where id = 1;
                 update shop.customers set email = 'c1@x' where id = 2;
                 update shop.customers set email = 'c2@x' where id = 1;
@@ -139,7 +139,7 @@ class ReverserIT {
         Map<String, String> before = state();
         // each row takes the email of the one before it: this passes the (not deferrable) unique key only in the
         // order the rows are stored, and its inverse only in the opposite order
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 update shop.customers c
                    set email = coalesce((select p.email from shop.customers p
                                           where p.id = c.id - 1 and p.id >= 11), 'first@x')
@@ -152,7 +152,7 @@ class ReverserIT {
 
     @Test
     void rowWhoseMovedKeyWasTruncatedWithItsParentIsNotReportedRestored() throws SQLException {
-        tagged("m1", "update shop.orders set id = 1000 where id = 1");
+        DB.executeTagged("m1", "update shop.orders set id = 1000 where id = 1");
         DB.execute("truncate shop.customers cascade");
         Map<String, String> current = state();
 
@@ -171,7 +171,7 @@ class ReverserIT {
     @Test
     void deletedRowsUniqueValueTakenByAnInsertedRow() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 delete from shop.orders where customer_id = 9;
                 delete from shop.customers where id = 9;
                 insert into shop.customers values (200, 'new9', 'c9@x', 0, null);
@@ -183,15 +183,15 @@ class ReverserIT {
     @Test
     void truncateIsRolledBack() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", "truncate shop.orders");
+        DB.executeTagged("m1", "truncate shop.orders");
         reverser.rollback("m1", RollbackOptions.defaults().withVerify(true));
         assertThat(state()).isEqualTo(before);
     }
 
     @Test
     void otherMigrationsRowsStay() throws SQLException {
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5");
-        tagged("m2", "update shop.customers set balance = 2 where id between 6 and 10");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id between 6 and 10");
         String afterM2Only = customersAfter("update shop.customers set balance = 2 where id between 6 and 10");
         reverser.rollback("m1");
         assertThat(TableState.rows(DB.dsl(), "shop.customers")).isEqualTo(afterM2Only);
@@ -199,8 +199,8 @@ class ReverserIT {
 
     @Test
     void conflictAbortsAndChangesNothing() throws SQLException {
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5");
-        tagged("m2", "update shop.customers set balance = 2 where id = 3");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id = 3");
         DB.execute("update shop.customers set name = 'untagged' where id = 4");
         Map<String, String> current = state();
 
@@ -224,10 +224,10 @@ class ReverserIT {
 
     @Test
     void laterMigrationsOfAConflictAreListedOldestFirst() throws SQLException {
-        tagged("m1", "delete from shop.customers where id = 7");
+        DB.executeTagged("m1", "delete from shop.customers where id = 7");
         // m2's change reaches key 7 through its after-image only, m3's through both images
-        tagged("m2", "insert into shop.customers values (7, 'again', null, 0, null)");
-        tagged("m3", "update shop.customers set name = 'changed' where id = 7");
+        DB.executeTagged("m2", "insert into shop.customers values (7, 'again', null, 0, null)");
+        DB.executeTagged("m3", "update shop.customers set name = 'changed' where id = 7");
 
         assertThatThrownBy(() -> reverser.rollback("m1"))
                 .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.conflicts())
@@ -237,8 +237,8 @@ class ReverserIT {
 
     @Test
     void skipLeavesConflictingRows() throws SQLException {
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5");
-        tagged("m2", "update shop.customers set balance = 2 where id = 3");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id = 3");
         RollbackResult result = reverser.rollback("m1",
                 RollbackOptions.defaults().withOnConflict(ConflictPolicy.SKIP).withVerify(true));
         assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.PARTIALLY_ROLLED_BACK);
@@ -250,8 +250,8 @@ class ReverserIT {
     @Test
     void forceOverwritesLaterChanges() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5");
-        tagged("m2", "update shop.customers set balance = 2 where id = 3");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id = 3");
         reverser.rollback("m1", RollbackOptions.defaults().withOnConflict(ConflictPolicy.FORCE).withVerify(true));
         assertThat(state()).isEqualTo(before);
     }
@@ -259,9 +259,9 @@ class ReverserIT {
     @Test
     void cascadeRollsBackLaterMigrationsFirst() throws SQLException {
         Map<String, String> before = state();
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5");
-        tagged("m2", "update shop.customers set balance = 2 where id = 3");
-        tagged("m3", "update shop.customers set name = 'm3' where id = 3");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id = 3");
+        DB.executeTagged("m3", "update shop.customers set name = 'm3' where id = 3");
         RollbackResult result = reverser.rollback("m1",
                 RollbackOptions.defaults().withOnConflict(ConflictPolicy.CASCADE).withVerify(true));
         assertThat(result.cascaded()).containsExactly("m3", "m2");
@@ -272,7 +272,7 @@ class ReverserIT {
 
     @Test
     void toCheckpointUndoesOnlyWhatCameAfter() throws SQLException {
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 update shop.customers set balance = 1 where id <= 5;
                 select etl_rollback.checkpoint('half');
                 update shop.customers set balance = 2 where id <= 3;
@@ -287,7 +287,7 @@ class ReverserIT {
 
     @Test
     void dryRunChangesNothing() throws SQLException {
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5; delete from shop.orders where id = 1");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5; delete from shop.orders where id = 1");
         Map<String, String> current = state();
         RollbackResult result = reverser.rollback("m1", RollbackOptions.defaults().withDryRun(true));
         assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.DRY_RUN);
@@ -306,7 +306,7 @@ class ReverserIT {
     @Test
     void sqlScriptAppliedByHandRestoresTheState(@TempDir Path dir) throws Exception {
         Map<String, String> before = state();
-        tagged("m1", """
+        DB.executeTagged("m1", """
                 insert into shop.customers values (400, 'q''uote', null, 0, null);
                 update shop.customers set balance = 1, name = 'é' where id <= 5;
                 delete from shop.orders where id < 4;
@@ -324,7 +324,7 @@ class ReverserIT {
 
     @Test
     void rollingBackTwiceIsANoOpAndUndoingTheRollbackRestoresTheMigration() throws SQLException {
-        tagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
         Map<String, String> afterM1 = state();
         reverser.rollback("m1");
         Map<String, String> afterRollback = state();
@@ -341,7 +341,7 @@ class ReverserIT {
     @Test
     void columnAddedWithoutTrackingAgainIsRefused() throws SQLException {
         DB.execute("alter table shop.customers add column tier text default 'basic'");
-        tagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
+        DB.executeTagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
         Map<String, String> current = state();
         assertThatThrownBy(() -> reverser.rollback("m1"))
                 .isInstanceOfSatisfying(EtlRollbackException.class,
@@ -354,9 +354,9 @@ class ReverserIT {
     @Test
     void columnLoggedOnlyAfterTheMigrationChangedTheTableIsRefused() throws SQLException {
         DB.execute("alter table shop.customers add column tier text default 'basic'");
-        tagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
+        DB.executeTagged("m1", "update shop.customers set tier = 'gold', balance = 0 where id <= 3");
         DB.execute("select etl_rollback.track('shop.customers')");
-        tagged("m2", "update shop.customers set tier = 'silver' where id = 10");
+        DB.executeTagged("m2", "update shop.customers set tier = 'silver' where id = 10");
         Map<String, String> current = state();
 
         assertThatThrownBy(() -> reverser.rollback("m1"))
@@ -377,7 +377,7 @@ class ReverserIT {
                 alter table shop.customers add column mood shop.mood;
                 select etl_rollback.track('shop.customers');
                 """);
-        tagged("m1", "update shop.customers set balance = 0, mood = 'sad' where id <= 3");
+        DB.executeTagged("m1", "update shop.customers set balance = 0, mood = 'sad' where id <= 3");
         DB.execute("drop type shop.mood cascade");
 
         assertThatThrownBy(() -> reverser.rollback("m1"))
@@ -426,12 +426,5 @@ class ReverserIT {
     private static String status(String id) {
         return DB.dsl().resultQuery("select status from etl_rollback.migrations where migration_id = ?", id)
                 .fetchSingle(0, String.class);
-    }
-
-    private static void tagged(String id, String statements) throws SQLException {
-        try (Connection c = DB.connect(); Statement s = c.createStatement()) {
-            s.execute("set etl_rollback.migration_id = '" + id + "'");
-            s.execute(statements);
-        }
     }
 }

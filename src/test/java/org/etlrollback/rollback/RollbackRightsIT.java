@@ -51,7 +51,7 @@ class RollbackRightsIT {
     /** The application role runs a migration, as an ETL job would. */
     private static void migrate() throws SQLException {
         try (Connection c = application.connect(); Statement s = c.createStatement()) {
-            Scenario.tag(c, "m1");
+            TestDatabase.tag(c, "m1");
             s.execute("""
                     insert into shop.customers values (100, 'new', 0);
                     update shop.customers set balance = 0 where id <= 5;

@@ -51,10 +51,7 @@ final class Scenario {
 
     /** Runs the statements in one session tagged with the migration id (in one transaction, as JDBC sends them). */
     void tagged(String migrationId, String statements) throws SQLException {
-        try (Connection c = db.connect(); Statement s = c.createStatement()) {
-            tag(c, migrationId);
-            s.execute(statements);
-        }
+        db.executeTagged(migrationId, statements);
     }
 
     /**
@@ -71,13 +68,6 @@ final class Scenario {
                 e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED));
     }
 
-    /** Tags the session of the connection with the migration id. */
-    static void tag(Connection connection, String migrationId) throws SQLException {
-        try (Statement s = connection.createStatement()) {
-            s.execute("select set_config('etl_rollback.migration_id', '" + migrationId.replace("'", "''")
-                    + "', false)");
-        }
-    }
 
     /**
      * Forgets every migration, so that the next test can use the same ids. The logs of tables dropped since stay

@@ -81,7 +81,7 @@ class WriteStylesRollbackIT {
         Map<String, String> before = DB.state(TABLES);
         try (Connection c = DB.db().connect()) {
             c.setAutoCommit(false);
-            Scenario.tag(c, "m1");
+            TestDatabase.tag(c, "m1");
             try (PreparedStatement update = c.prepareStatement("update ws.readings set value = ? where id = ?")) {
                 for (int id = 1; id <= 3000; id++) {
                     update.setDouble(1, id * 0.1 + 1.0 / 3);
