@@ -49,8 +49,9 @@ public final class Reverser {
     private static final Logger LOG = LoggerFactory.getLogger(Reverser.class);
     /** The most characters a migration id has (etl_rollback.migration.migration_id). */
     static final int MAX_ID_LENGTH = 200;
-    /** How long a rollback's first round of table locks waits for each table after the first (it doubles). */
+    /** How long the first round of a rollback's table locks waits for each table after the first; rounds double it. */
     private static final long FIRST_BRIEF_WAIT_MS = 20;
+    /** The most a round of table locks waits for each table after the first. */
     private static final long LONGEST_BRIEF_WAIT_MS = 1000;
     /** Where {@link #rollbackInTransaction} keeps its plan tables. */
     private static final String PLAN_SCHEMA = "etl_rollback";
@@ -121,17 +122,6 @@ public final class Reverser {
         long started = System.nanoTime();
         DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
         try {
-            dsl.execute("set local search_path = pg_catalog, pg_temp");
-            String role = dsl.select(field("quote_ident(current_user)", String.class))
-                    .where(field("has_schema_privilege({0}, 'CREATE')", Boolean.class, val(PLAN_SCHEMA)).isFalse())
-                    .fetchOne(0, String.class);
-            if (role != null) {
-                throw new EtlRollbackException(ErrorCode.FAILED, "role " + role + " may not roll back " + migrationId
-                        + " in a transaction to prepare: its plan is kept in the schema " + PLAN_SCHEMA
-                        + ", since PostgreSQL cannot prepare a transaction that used temporary tables (GRANT CREATE ON"
-                        + " SCHEMA " + PLAN_SCHEMA + " TO " + role + ", or use the owner of etl-rollback)."
-                        + " Nothing was changed.");
-            }
             Run run = new Run(dsl, connection, options, started, Optional.of(PLAN_SCHEMA));
             RollbackResult result = run.top(migrationId);
             run.dropPlanTables();
@@ -176,16 +166,17 @@ public final class Reverser {
         return "rollback:" + migrationId.substring(0, migrationId.offsetByCodePoints(0, keep)) + tail;
     }
 
-    /** A migration id as messages show it: whole, unless it is longer than any id can be. */
     /** An empty etl_rollback.migration_id tags nothing, so no migration has the empty id: that is a usage error. */
     private static void requireMigrationId(String migrationId) {
         Objects.requireNonNull(migrationId, "migrationId");
         if (migrationId.isEmpty()) {
             throw new EtlRollbackException(ErrorCode.USAGE,
-                    "rollback: name a migration id, e.g. load_2026_11 (an empty id is never logged). Nothing was changed.");
+                    "rollback: name a migration id, e.g. load_2026_11 (an empty id is never logged)."
+                            + " Nothing was changed.");
         }
     }
 
+    /** A migration id as messages show it: whole, unless it is longer than any id can be. */
     private static String shown(String migrationId) {
         int length = migrationId.codePointCount(0, migrationId.length());
         return length <= MAX_ID_LENGTH ? migrationId
@@ -261,6 +252,9 @@ public final class Reverser {
                         + migrationId + ": only the owner of etl-rollback and members of etl_rollback_admin may"
                         + " (GRANT etl_rollback_admin TO " + role + "). Nothing was changed.");
             });
+            if (planSchema.isPresent()) {
+                requireCreateOnPlanSchema(planSchema.get(), migrationId);
+            }
             Optional<LoggedMigration> migration = changeLog.migration(migrationId);
             if (migration.isEmpty() && changeLog.isBeingWritten(migrationId)) {
                 throw beingWritten(migrationId);
@@ -269,6 +263,20 @@ public final class Reverser {
                     "unknown migration id " + shown(migrationId)
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
                     options.onConflict(), true);
+        }
+
+        /** Plans kept in a schema, for a transaction to prepare, need CREATE on it. */
+        private void requireCreateOnPlanSchema(String schema, String migrationId) {
+            String role = dsl.select(field("quote_ident(current_user)", String.class))
+                    .where(field("has_schema_privilege({0}, 'CREATE')", Boolean.class, val(schema)).isFalse())
+                    .fetchOne(0, String.class);
+            if (role != null) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "role " + role + " may not roll back " + migrationId
+                        + " in a transaction to prepare: its plan is kept in the schema " + schema
+                        + ", since PostgreSQL cannot prepare a transaction that used temporary tables (GRANT CREATE ON"
+                        + " SCHEMA " + schema + " TO " + role + ", or use the owner of etl-rollback)."
+                        + " Nothing was changed.");
+            }
         }
 
         private RollbackResult rollback(LoggedMigration found, ConflictPolicy policy, boolean top) {

@@ -97,6 +97,16 @@ public final class TestDatabase {
         return dataSource;
     }
 
+    /**
+     * Connections to this database as {@link #user()}, not pooled, whose sessions show the application name in
+     * pg_stat_activity, so that a test can find them there.
+     */
+    public DataSource dataSource(String applicationName) {
+        PGSimpleDataSource named = dataSource(url, server().user, server().password);
+        named.setApplicationName(applicationName);
+        return named;
+    }
+
     /** A new connection as {@link #user()}, autocommit on; the caller closes it. */
     public Connection connect() throws SQLException {
         return dataSource.getConnection();

@@ -36,7 +36,6 @@ import org.etlrollback.RollbackResult;
 import org.etlrollback.TestDatabase;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A rollback while other sessions keep writing the same tables, untagged and tagged, in transactions that write the
@@ -163,7 +162,7 @@ class ConcurrentWritersIT {
 
     @Test
     void rollbackWaitingForOneTableHoldsNoOtherSoAWriterOfBothGoesOn() throws Exception {
-        DataSource underTest = namedSessions("rollback waiting for a writer");
+        DataSource underTest = DB.dataSource("rollback waiting for a writer");
         try (Connection writer = DB.connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
             s.execute("insert into conc.log values (5000000, 300, 'writer')");
@@ -243,7 +242,7 @@ class ConcurrentWritersIT {
 
     @Test
     void rollbackThatLosesADeadlockWithAWriterOfItsMigrationSaysSoAndChangesNothing() throws Exception {
-        DataSource underTest = namedSessions("rollback in a deadlock");
+        DataSource underTest = DB.dataSource("rollback in a deadlock");
         try (Connection writer = DB.connect(); Statement s = writer.createStatement()) {
             writer.setAutoCommit(false);
             // the writer leaves the deadlock to be found by the rollback, which waits first
@@ -279,16 +278,6 @@ class ConcurrentWritersIT {
         assertThat(count("select count(*) from conc.items where qty = id and note = ''")).isEqualTo(ITEMS);
         assertThat(count("select count(*) from conc.log")).isEqualTo(1);
         assertThat(count("select count(*) from conc.log where token = 'untagged'")).isEqualTo(1);
-    }
-
-    /** Connections to the test database whose sessions carry the application name, for {@link #awaitLockWait}. */
-    private static DataSource namedSessions(String application) {
-        PGSimpleDataSource sessions = new PGSimpleDataSource();
-        sessions.setUrl(DB.url());
-        sessions.setUser(DB.user());
-        sessions.setPassword(DB.password());
-        sessions.setApplicationName(application);
-        return sessions;
     }
 
     /** Waits until a session of the application waits for a lock, as the server shows it. */

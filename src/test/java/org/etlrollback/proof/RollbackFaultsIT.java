@@ -28,7 +28,6 @@ import org.etlrollback.TestDatabase;
 import org.etlrollback.cli.CliProcess;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * A rollback that dies half way: its process killed with SIGKILL, or its connection closed by the server. The
@@ -131,7 +130,7 @@ class RollbackFaultsIT {
                 }
             });
             try {
-                RollbackResult result = Reverser.using(underFault()).rollback(id, options);
+                RollbackResult result = Reverser.using(DB.dataSource(APPLICATION)).rollback(id, options);
                 // fewer steps than that one: it ran to the end
                 assertThat(steps.get()).as("steps of %s", result).isLessThan(stop);
             } catch (EtlRollbackException e) {
@@ -175,7 +174,7 @@ class RollbackFaultsIT {
             killer.start();
             String outcome;
             try {
-                Reverser.using(underFault()).rollback(id);
+                Reverser.using(DB.dataSource(APPLICATION)).rollback(id);
                 outcome = "done";
             } catch (EtlRollbackException e) {
                 assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED);
@@ -212,7 +211,7 @@ class RollbackFaultsIT {
                     when (new.migration_id = 'dies at commit') execute function fault.die();
                 """);
         try {
-            assertThatThrownBy(() -> Reverser.using(underFault()).rollback(id))
+            assertThatThrownBy(() -> Reverser.using(DB.dataSource(APPLICATION)).rollback(id))
                     .isInstanceOfSatisfying(EtlRollbackException.class,
                             e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
                     .hasMessageContaining("lost while committing")
@@ -256,16 +255,6 @@ class RollbackFaultsIT {
         builder.environment().put("ETL_ROLLBACK_USER", DB.user());
         builder.environment().put("ETL_ROLLBACK_PASSWORD", DB.password());
         return builder.start();
-    }
-
-    /** Connections to the test database whose sessions show as {@value #APPLICATION}. */
-    private static PGSimpleDataSource underFault() {
-        PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setUrl(DB.url());
-        ds.setUser(DB.user());
-        ds.setPassword(DB.password());
-        ds.setApplicationName(APPLICATION);
-        return ds;
     }
 
     /** Closes, from the server's side, the connections of the application. */
