@@ -25,6 +25,8 @@ import org.etlrollback.internal.changelog.LoggedMigration;
 import org.etlrollback.internal.changelog.LoggedTable;
 import org.etlrollback.internal.execute.ApplicationTriggers;
 import org.etlrollback.internal.execute.Executor;
+import org.etlrollback.internal.execute.LogRestore;
+import org.etlrollback.internal.plan.LogWindow;
 import org.etlrollback.internal.plan.Planner;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.ScriptWriter;
@@ -286,8 +288,8 @@ public final class Reverser {
             }
             LoggedMigration migration = changeLog.lockMigration(found.mig());
             if (migration.isRolledBack()) {
-                return result(migration, "", RollbackResult.Outcome.ALREADY_ROLLED_BACK, List.of(), null, false,
-                        false);
+                return result(migration, "", RollbackResult.Outcome.ALREADY_ROLLED_BACK, List.of(), null,
+                        RollbackResult.Method.NONE, false);
             }
             if (changeLog.isBeingWritten(migration.migrationId())) {
                 throw beingWritten(migration.migrationId());
@@ -304,6 +306,13 @@ public final class Reverser {
             List<LoggedTable> tables = changeLog.tablesChangedBy(migration.mig());
             lock(tables);
             Planner planner = new Planner(dsl, planSchema);
+            if (!options.dryRun() && !options.verify() && !(top && options.sqlFile().isPresent())) {
+                Optional<RollbackResult> restored = restoreFromLog(migration, planner.parentsFirst(tables),
+                        new LogWindow(migration.mig(), fromSeq, uptoSeq));
+                if (restored.isPresent()) {
+                    return restored.get();
+                }
+            }
             RollbackPlan plan = plan(planner, migration, tables, fromSeq, uptoSeq);
 
             if (plan.hasConflicts() && policy == ConflictPolicy.CASCADE && !options.dryRun()) {
@@ -324,7 +333,8 @@ public final class Reverser {
             if (plan.hasConflicts() && (policy == ConflictPolicy.ABORT || policy == ConflictPolicy.CASCADE)) {
                 RollbackResult refused = result(migration, "",
                         options.dryRun() ? RollbackResult.Outcome.DRY_RUN : RollbackResult.Outcome.REFUSED,
-                        plan.tables().stream().map(t -> t.outcome(false)).toList(), plan, false, false);
+                        plan.tables().stream().map(t -> t.outcome(false)).toList(), plan, RollbackResult.Method.NONE,
+                        false);
                 if (options.dryRun()) {
                     return refused;
                 }
@@ -344,7 +354,8 @@ public final class Reverser {
                         undoneAfter);
             }
             if (options.dryRun()) {
-                return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, false, false);
+                return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, RollbackResult.Method.NONE,
+                        false);
             }
 
             LOG.info("Rolling back {} as {}: {} row(s) in {} table(s)", migration.migrationId(), rollbackId,
@@ -352,7 +363,7 @@ public final class Reverser {
             startRollbackMigration(rollbackId, migration);
             handled.add(migration.migrationId());
             handled.add(rollbackId);
-            ApplicationTriggers triggers = new ApplicationTriggers(dsl, plan);
+            ApplicationTriggers triggers = new ApplicationTriggers(dsl, tables);
             triggers.disable();
             boolean replayed = new Executor(dsl, connection).execute(plan, restoreConflicts, options.progress());
             triggers.restore();
@@ -361,7 +372,47 @@ public final class Reverser {
             }
             finish(migration, status, undoneAfter);
             return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
-                    : RollbackResult.Outcome.ROLLED_BACK, counts, plan, replayed, options.verify());
+                    : RollbackResult.Outcome.ROLLED_BACK, counts, plan,
+                    replayed ? RollbackResult.Method.REPLAYED : RollbackResult.Method.PLANNED, options.verify());
+        }
+
+        /**
+         * Restores the migration's rows straight from its log where each was changed once (see {@link LogRestore});
+         * empty, with nothing changed, where a plan is needed: a row changed twice or since, or constraints that
+         * want another order.
+         */
+        private Optional<RollbackResult> restoreFromLog(LoggedMigration migration, List<LoggedTable> parentsFirst,
+                                                        LogWindow window) {
+            LogRestore restore = new LogRestore(dsl);
+            Optional<List<LogRestore.TableChanges>> changes = restore.changes(parentsFirst, window);
+            if (changes.isEmpty()) {
+                return Optional.empty();
+            }
+            String rollbackId = rollbackId(migration);
+            LOG.info("Rolling back {} as {} from its log: {} row(s) in {} table(s)", migration.migrationId(),
+                    rollbackId, changes.get().stream().mapToLong(t -> t.outcome().rowsRestored()).sum(),
+                    parentsFirst.size());
+            dsl.execute("savepoint etl_rollback_from_log");
+            startRollbackMigration(rollbackId, migration);
+            ApplicationTriggers triggers = new ApplicationTriggers(dsl, parentsFirst);
+            triggers.disable();
+            if (!restore.restore(changes.get(), options.progress())) {
+                dsl.execute("rollback to savepoint etl_rollback_from_log");
+                LOG.info("Rollback of {}: a row changed since, or constraints that want another order; planning",
+                        migration.migrationId());
+                return Optional.empty();
+            }
+            triggers.restore();
+            dsl.execute("release savepoint etl_rollback_from_log");
+            handled.add(migration.migrationId());
+            handled.add(rollbackId);
+            boolean partial = window.fromSeq() > 0;
+            finish(migration, partial ? "partially_rolled_back" : "rolled_back",
+                    Math.min(window.fromSeq(), window.uptoSeq()));
+            return Optional.of(result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
+                            : RollbackResult.Outcome.ROLLED_BACK,
+                    changes.get().stream().map(LogRestore.TableChanges::outcome).toList(), null,
+                    RollbackResult.Method.FROM_LOG, false));
         }
 
         private RollbackPlan plan(Planner planner, LoggedMigration migration, List<LoggedTable> tables, long fromSeq,
@@ -498,11 +549,11 @@ public final class Reverser {
         }
 
         private RollbackResult result(LoggedMigration migration, String rollbackId, RollbackResult.Outcome outcome,
-                                      List<TableRollback> tables, RollbackPlan plan, boolean replayed,
-                                      boolean verified) {
+                                      List<TableRollback> tables, RollbackPlan plan,
+                                      RollbackResult.Method method, boolean verified) {
             return new RollbackResult(migration.migrationId(), rollbackId, outcome, tables,
                     plan == null ? List.of() : plan.conflicts(), plan == null ? 0 : plan.conflictCount(),
-                    cascaded, replayed, verified, Duration.ofNanos(System.nanoTime() - started));
+                    cascaded, method, verified, Duration.ofNanos(System.nanoTime() - started));
         }
 
         private static String format(Duration d) {

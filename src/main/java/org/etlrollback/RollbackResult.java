@@ -13,12 +13,12 @@ import java.util.List;
  * @param conflicts     the conflicting rows (all of them, or the first {@link #CONFLICTS_LISTED})
  * @param conflictCount how many rows were in conflict
  * @param cascaded      later migrations rolled back first under {@link ConflictPolicy#CASCADE}, newest first
- * @param replayed      whether no set-based order existed and the inverse statements were replayed one by one
+ * @param method        how the rows were restored
  * @param verified      whether every touched row was checked against its before-image before commit
  * @param duration      wall time
  */
 public record RollbackResult(String migrationId, String rollbackId, Outcome outcome, List<TableRollback> tables,
-                             List<Conflict> conflicts, long conflictCount, List<String> cascaded, boolean replayed,
+                             List<Conflict> conflicts, long conflictCount, List<String> cascaded, Method method,
                              boolean verified, Duration duration) {
 
     /** At most this many conflicts are listed in a result; {@link #conflictCount()} counts them all. */
@@ -37,10 +37,30 @@ public record RollbackResult(String migrationId, String rollbackId, Outcome outc
         REFUSED
     }
 
+    /** How a rollback restored the rows. */
+    public enum Method {
+        /** No row was restored: a dry run, a refused rollback, or one already done. */
+        NONE,
+        /**
+         * Each row was changed by one statement of the migration, so its log row was its plan: the rows were
+         * restored set-based straight from the log.
+         */
+        FROM_LOG,
+        /** The log was first consolidated per row into a plan, compared with the live rows, then restored set-based. */
+        PLANNED,
+        /** No set-based order satisfied the constraints: the inverse of each statement was replayed, newest first. */
+        REPLAYED
+    }
+
     public RollbackResult {
         tables = List.copyOf(tables);
         conflicts = List.copyOf(conflicts);
         cascaded = List.copyOf(cascaded);
+    }
+
+    /** Whether no set-based order existed and the inverse statements were replayed one by one. */
+    public boolean replayed() {
+        return method == Method.REPLAYED;
     }
 
     /** Rows written, over all tables. */

@@ -214,6 +214,7 @@ final class RollbackCommand implements Callable<Integer> {
         }).toList());
         doc.put("cascaded", r.cascaded());
         doc.put("rows_restored", r.rowsRestored());
+        doc.put("method", r.method().name().toLowerCase(Locale.ROOT));
         doc.put("replayed", r.replayed());
         doc.put("verified", r.verified());
         doc.put("duration_ms", r.duration().toMillis());

@@ -141,6 +141,7 @@ class HostileIdsIT {
             JsonNode plan = JSON.readTree(dryRun.out());
             assertThat(plan.get("migration_id").asText()).isEqualTo(id);
             assertThat(plan.get("rows_restored").asLong()).isEqualTo(2);
+            assertThat(plan.get("method").asText()).isEqualTo("none");
 
             CliProcess.Outcome done = CliProcess.run(environment(), "rollback", id);
             assertThat(done.exitCode()).as(done.toString()).isZero();

@@ -5,7 +5,7 @@ import static org.jooq.impl.DSL.name;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.etlrollback.internal.plan.RollbackPlan;
+import org.etlrollback.internal.changelog.LoggedTable;
 import org.jooq.DSLContext;
 
 /**
@@ -25,9 +25,9 @@ public final class ApplicationTriggers {
     private record Trigger(long oid, long parentOid, String schema, String table, String name, String mode) {
     }
 
-    public ApplicationTriggers(DSLContext dsl, RollbackPlan plan) {
+    public ApplicationTriggers(DSLContext dsl, List<LoggedTable> tables) {
         this.dsl = dsl;
-        Long[] relids = plan.tables().stream().map(t -> t.table().relid()).toArray(Long[]::new);
+        Long[] relids = tables.stream().map(LoggedTable::relid).toArray(Long[]::new);
         this.triggers = dsl.resultQuery(
                         "select t.oid::bigint, t.tgparentid::bigint,"
                                 + " n.nspname::text, c.relname::text, t.tgname::text, t.tgenabled::text"

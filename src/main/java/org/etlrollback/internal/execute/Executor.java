@@ -198,14 +198,14 @@ public final class Executor {
     private Step insert(TablePlan t, Condition states, boolean restoreConflicts) {
         TableSql sql = new TableSql(t.table(), t.planTable());
         List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
-        return new Step("insert " + t.table().qualifiedName(), insertQuery(sql, cols,
+        return new Step("insert " + t.table().qualifiedName(), insertQuery(dsl, sql, cols,
                 select(cols.stream().map(c -> TableSql.image("p", "b", c)).toList())
                         .from(sql.plan("p"))
                         .where(states).and(field(name("p", "action")).eq(inline("I")))),
                 t.outcome(restoreConflicts).inserted());
     }
 
-    private Query insertQuery(TableSql sql, List<LoggedColumn> cols, org.jooq.Select<?> rows) {
+    static Query insertQuery(DSLContext dsl, TableSql sql, List<LoggedColumn> cols, org.jooq.Select<?> rows) {
         List<Field<?>> names = cols.stream().<Field<?>>map(c -> field(name(c.name()))).toList();
         // identity columns GENERATED ALWAYS take their old values only with OVERRIDING SYSTEM VALUE
         String overriding = sql.table().hasIdentityAlways() ? " overriding system value " : " ";
@@ -273,7 +273,7 @@ public final class Executor {
             }
             default -> {
                 List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
-                yield insertQuery(sql, cols, select(cols.stream().map(c -> TableSql.image("l", "o", c)).toList())
+                yield insertQuery(dsl, sql, cols, select(cols.stream().map(c -> TableSql.image("l", "o", c)).toList())
                         .from(sql.log("l")).where(rows).and(restorable(sql, "o", allowed)));
             }
         };
@@ -296,7 +296,7 @@ public final class Executor {
                 .where(sameKey).and(field(name("p", "state"), String.class).notIn(allowed)))));
     }
 
-    private static boolean isConstraintViolation(DataAccessException e) {
+    static boolean isConstraintViolation(DataAccessException e) {
         String state = e.sqlState();
         return state != null && state.startsWith("23");
     }

@@ -19,6 +19,7 @@ import java.util.Map;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.internal.changelog.LoggedColumn;
+import org.etlrollback.internal.changelog.LoggedTable;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.TablePlan;
 import org.etlrollback.internal.plan.TableSql;
@@ -66,6 +67,12 @@ final class ForeignKeyActions {
                         + " referring rows first.");
             }
         }
+    }
+
+    /** Whether a foreign key with an action refers to one of the tables. */
+    static boolean anyReferring(DSLContext dsl, List<LoggedTable> tables) {
+        return !new ForeignKeyActions(dsl)
+                .foreignKeysReferring(tables.stream().map(LoggedTable::relid).toArray(Long[]::new)).isEmpty();
     }
 
     /** The foreign keys with an action that refer to one of the tables (partitioned tables by their root). */

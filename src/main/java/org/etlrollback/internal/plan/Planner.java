@@ -5,8 +5,6 @@ import static org.etlrollback.internal.schema.Tables.STATEMENT;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
-import static org.jooq.impl.DSL.max;
-import static org.jooq.impl.DSL.min;
 import static org.jooq.impl.DSL.partitionBy;
 import static org.jooq.impl.DSL.rowNumber;
 import static org.jooq.impl.DSL.inline;
@@ -39,7 +37,6 @@ import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Name;
 import org.jooq.Record;
-import org.jooq.Record2;
 import org.jooq.Record3;
 import org.jooq.Select;
 import org.jooq.SelectFieldOrAsterisk;
@@ -104,16 +101,7 @@ public final class Planner {
 
         Table<?> log = sql.log("l");
         Field<Long> stmt = field(name("l", "stmt"), Long.class);
-        Field<Long> seq = field(name("l", "seq"), Long.class);
-        Condition ofStatements = STATEMENT.MIG.eq(mig).and(STATEMENT.TABLE_ID.eq(sql.table().tableId()))
-                .and(STATEMENT.STMT.le(uptoSeq));
-        Record2<Long, Long> range = dsl.select(min(STATEMENT.STMT), max(STATEMENT.STMT)).from(STATEMENT)
-                .where(ofStatements).fetchSingle();
-        // The range of the migration's statement numbers bounds the read to one range of the log's index however
-        // large the log is: without it, a migration of many statements is read by scanning the whole log.
-        Condition ofMigration = stmt.between(range.value1(), range.value2())
-                .and(stmt.in(select(STATEMENT.STMT).from(STATEMENT).where(ofStatements)))
-                .and(seq.gt(fromSeq)).and(seq.le(uptoSeq));
+        Condition ofMigration = new LogWindow(mig, fromSeq, uptoSeq).rows(dsl, sql);
         LoggedColumn firstKey = sql.keys().get(0);
 
         CommonTableExpression<?> sides = name("sides").as(
@@ -270,7 +258,7 @@ public final class Planner {
     /**
      * The tables ordered parents first along the foreign keys between them; a cycle is broken by OID.
      */
-    private List<LoggedTable> parentsFirst(List<LoggedTable> tables) {
+    public List<LoggedTable> parentsFirst(List<LoggedTable> tables) {
         Map<Long, LoggedTable> byRelid = new LinkedHashMap<>();
         tables.stream().sorted(Comparator.comparingLong(LoggedTable::relid)).forEach(t -> byRelid.put(t.relid(), t));
         Long[] relids = byRelid.keySet().toArray(Long[]::new);

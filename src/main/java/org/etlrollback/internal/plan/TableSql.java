@@ -29,6 +29,11 @@ public final class TableSql {
         this.planTable = planTable;
     }
 
+    /** The pieces that address a table and its log, for statements that read no plan. */
+    public TableSql(LoggedTable table) {
+        this(table, null);
+    }
+
     public LoggedTable table() {
         return table;
     }

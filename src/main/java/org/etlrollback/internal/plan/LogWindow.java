@@ -1,0 +1,36 @@
+package org.etlrollback.internal.plan;
+
+import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.max;
+import static org.jooq.impl.DSL.min;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.select;
+
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record2;
+
+/**
+ * The part of a migration's log a rollback undoes: the rows of its statements numbered in {@code (fromSeq, uptoSeq]}.
+ */
+public record LogWindow(int mig, long fromSeq, long uptoSeq) {
+
+    /**
+     * The log rows of the migration's statements on one table in the window, for a log aliased {@code l}. The range
+     * of the migration's statement numbers bounds the read to one range of the log's index however large the log
+     * is: without it, a migration of many statements is read by scanning the whole log.
+     */
+    public Condition rows(DSLContext dsl, TableSql sql) {
+        Field<Long> stmt = field(name("l", "stmt"), Long.class);
+        Field<Long> seq = field(name("l", "seq"), Long.class);
+        Condition ofStatements = STATEMENT.MIG.eq(mig).and(STATEMENT.TABLE_ID.eq(sql.table().tableId()))
+                .and(STATEMENT.STMT.le(uptoSeq));
+        Record2<Long, Long> range = dsl.select(min(STATEMENT.STMT), max(STATEMENT.STMT)).from(STATEMENT)
+                .where(ofStatements).fetchSingle();
+        return stmt.between(range.value1(), range.value2())
+                .and(stmt.in(select(STATEMENT.STMT).from(STATEMENT).where(ofStatements)))
+                .and(seq.gt(fromSeq)).and(seq.le(uptoSeq));
+    }
+}
