@@ -79,6 +79,32 @@ class FromLogRollbackIT {
     }
 
     @Test
+    void statementsWhoseKeysInterleaveAreRestoredFromTheLog() throws SQLException {
+        DB.sql("""
+                create table flr.pairs (a int, b text, v int, primary key (a, b));
+                insert into flr.pairs select g % 3, 'k' || g, g from generate_series(1, 12) g;
+                select etl_rollback.track('flr.pairs');
+                """);
+        String[] tables = {"flr.customers", "flr.orders", "flr.pairs"};
+        Map<String, String> before = DB.state(tables);
+        DB.tagged("m1", """
+                update flr.orders set status = 'even' where id % 2 = 0;
+                delete from flr.orders where id in (3, 5, 39);
+                insert into flr.orders values (41, 1, 1, 'new');
+                update flr.pairs set v = -v where a = 1;
+                delete from flr.pairs where a = 2 and b = 'k2';
+                """);
+
+        RollbackResult result = DB.reverser().rollback("m1");
+
+        assertThat(result.method()).isEqualTo(RollbackResult.Method.FROM_LOG);
+        assertThat(result.tables()).containsExactly(
+                new TableRollback("flr.orders", 1, 20, 3, 0, 0),
+                new TableRollback("flr.pairs", 0, 4, 1, 0, 0));
+        assertThat(DB.state(tables)).isEqualTo(before);
+    }
+
+    @Test
     void rowChangedTwiceByTheMigrationIsPlanned() throws SQLException {
         Map<String, String> before = DB.state(TABLES);
         DB.tagged("m1", """

@@ -1,21 +1,28 @@
 package org.etlrollback.internal.execute;
 
+import static org.jooq.impl.DSL.coalesce;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.exists;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.max;
+import static org.jooq.impl.DSL.min;
+import static org.jooq.impl.DSL.orderBy;
+import static org.jooq.impl.DSL.sum;
 import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.when;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.etlrollback.RollbackProgress;
 import org.etlrollback.TableRollback;
 import org.etlrollback.internal.changelog.LoggedColumn;
@@ -26,7 +33,8 @@ import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Query;
-import org.jooq.Record4;
+import org.jooq.Record5;
+import org.jooq.Table;
 import org.jooq.exception.DataAccessException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +56,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class LogRestore {
     private static final Logger LOG = LoggerFactory.getLogger(LogRestore.class);
+
+    /** Key types whose min() and max() follow the order their key's index keeps. */
+    private static final Pattern ORDERED = Pattern.compile(
+            "smallint|integer|bigint|numeric(\\(.*\\))?|text|character varying(\\(.*\\))?|date"
+                    + "|timestamp(\\(\\d\\))? with(out)? time zone");
 
     private final DSLContext dsl;
 
@@ -79,38 +92,71 @@ public final class LogRestore {
         for (LoggedTable table : parentsFirst) {
             TableSql sql = new TableSql(table);
             Condition rows = window.rows(dsl, sql);
-            Condition before = TableSql.image("l", "o", sql.keys().get(0)).isNotNull();
-            Condition after = TableSql.image("l", "n", sql.keys().get(0)).isNotNull();
-            List<Field<?>> oldKey = sql.keys().stream().<Field<?>>map(k -> TableSql.image("l", "o", k)).toList();
-            List<Field<?>> newKey = sql.keys().stream().<Field<?>>map(k -> TableSql.image("l", "n", k)).toList();
-            Record4<Integer, Integer, Integer, Integer> counts = dsl.select(
-                            count().filterWhere(before.not()),
-                            count().filterWhere(before.and(after)),
-                            count().filterWhere(after.not()),
-                            count().filterWhere(before.and(after).and(row(oldKey).isDistinctFrom(row(newKey)))))
-                    .from(sql.log("l")).where(rows)
-                    .fetchSingle();
-            if (counts.value4() > 0) {
-                LOG.debug("{}: an update moved a key; planning", table.qualifiedName());
+            Optional<TableChanges> tableChanges = changes(sql, rows);
+            if (tableChanges.isEmpty()) {
                 return Optional.empty();
             }
-            if (counts.value2() > 0 && sql.columns(c -> c.isWritable() && !c.isKey()).isEmpty()) {
-                // an update that moved no key wrote no column the restore could write back: nothing to compare by
-                return Optional.empty();
-            }
-            // a key's log rows: by its key before the change, or after it where there was no row before
-            List<Field<?>> key = new ArrayList<>();
-            for (LoggedColumn k : sql.keys()) {
-                key.add(when(before, TableSql.image("l", "o", k)).otherwise(TableSql.image("l", "n", k)));
-            }
-            if (dsl.fetchValue(select(exists(selectOne().from(sql.log("l")).where(rows).groupBy(key)
-                    .having(count().gt(inline(1)))))) == Boolean.TRUE) {
-                LOG.debug("{}: a row was changed more than once; planning", table.qualifiedName());
-                return Optional.empty();
-            }
-            changes.add(new TableChanges(sql, rows, counts.value1(), counts.value2(), counts.value3()));
+            changes.add(tableChanges.get());
         }
         return Optional.of(changes);
+    }
+
+    /**
+     * One table's changes, or empty when the log rows need a plan. Counted per statement, with the least and the
+     * greatest key each changed: a statement changes a row at most once, so where no two statements' key ranges
+     * overlap, no row was changed twice, and the rows need not be sorted by key to tell.
+     */
+    private Optional<TableChanges> changes(TableSql sql, Condition rows) {
+        Condition before = TableSql.image("l", "o", sql.keys().get(0)).isNotNull();
+        Condition after = TableSql.image("l", "n", sql.keys().get(0)).isNotNull();
+        List<Field<?>> oldKey = sql.keys().stream().<Field<?>>map(k -> TableSql.image("l", "o", k)).toList();
+        List<Field<?>> newKey = sql.keys().stream().<Field<?>>map(k -> TableSql.image("l", "n", k)).toList();
+        // a key's log rows: by its key before the change, or after it where there was no row before
+        List<Field<?>> key = new ArrayList<>();
+        for (LoggedColumn k : sql.keys()) {
+            key.add(when(before, TableSql.image("l", "o", k)).otherwise(TableSql.image("l", "n", k)));
+        }
+        boolean ranged = key.size() == 1 && ORDERED.matcher(sql.keys().get(0).type()).matches();
+        Field<?> least = ranged ? min(key.get(0)) : inline((Object) null);
+        Field<?> greatest = ranged ? max(key.get(0)) : inline((Object) null);
+        Table<?> statements = dsl.select(
+                        count().filterWhere(before.not()).as("inserted"),
+                        count().filterWhere(before.and(after)).as("updated"),
+                        count().filterWhere(after.not()).as("deleted"),
+                        count().filterWhere(before.and(after).and(row(oldKey).isDistinctFrom(row(newKey))))
+                                .as("moved"),
+                        least.as("least"), greatest.as("greatest"))
+                .from(sql.log("l")).where(rows)
+                .groupBy(field(name("l", "stmt")))
+                .asTable("s");
+        Field<Object> leastKey = field(name("s", "least"));
+        Table<?> ranges = dsl.select(statements.asterisk(), max(field(name("s", "greatest"))).over(orderBy(leastKey)
+                        .rowsBetweenUnboundedPreceding().andPreceding(1)).as("greatest_before"))
+                .from(statements)
+                .asTable("r");
+        Record5<Long, Long, Long, Long, Integer> counts = dsl.select(
+                        coalesce(sum(field(name("r", "inserted"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
+                        coalesce(sum(field(name("r", "updated"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
+                        coalesce(sum(field(name("r", "deleted"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
+                        coalesce(sum(field(name("r", "moved"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
+                        count().filterWhere(field(name("r", "least")).isNull()
+                                .or(field(name("r", "least")).le(field(name("r", "greatest_before"))))))
+                .from(ranges)
+                .fetchSingle();
+        if (counts.value4() > 0) {
+            LOG.debug("{}: an update moved a key; planning", sql.table().qualifiedName());
+            return Optional.empty();
+        }
+        if (counts.value2() > 0 && sql.columns(c -> c.isWritable() && !c.isKey()).isEmpty()) {
+            // an update that moved no key wrote no column the restore could write back: nothing to compare by
+            return Optional.empty();
+        }
+        if (counts.value5() > 0 && dsl.fetchValue(select(exists(selectOne().from(sql.log("l")).where(rows)
+                .groupBy(key).having(count().gt(inline(1)))))) == Boolean.TRUE) {
+            LOG.debug("{}: a row was changed more than once; planning", sql.table().qualifiedName());
+            return Optional.empty();
+        }
+        return Optional.of(new TableChanges(sql, rows, counts.value1(), counts.value2(), counts.value3()));
     }
 
     /**
