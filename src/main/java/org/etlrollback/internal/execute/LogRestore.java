@@ -57,7 +57,10 @@ import org.slf4j.LoggerFactory;
 public final class LogRestore {
     private static final Logger LOG = LoggerFactory.getLogger(LogRestore.class);
 
-    /** Key types whose min() and max() follow the order their key's index keeps. */
+    /**
+     * Key types that min() and max() order, so that two statements whose ranges of keys do not overlap changed no
+     * key in common (whatever the collation of a text key: equal keys sort together in any of them).
+     */
     private static final Pattern ORDERED = Pattern.compile(
             "smallint|integer|bigint|numeric(\\(.*\\))?|text|character varying(\\(.*\\))?|date"
                     + "|timestamp(\\(\\d\\))? with(out)? time zone");
