@@ -23,6 +23,7 @@ import javax.sql.DataSource;
 import org.etlrollback.internal.changelog.ChangeLog;
 import org.etlrollback.internal.changelog.LoggedMigration;
 import org.etlrollback.internal.changelog.LoggedTable;
+import org.etlrollback.internal.database.Database;
 import org.etlrollback.internal.execute.ApplicationTriggers;
 import org.etlrollback.internal.execute.Executor;
 import org.etlrollback.internal.execute.LogRestore;
@@ -236,9 +237,7 @@ public final class Reverser {
         }
 
         RollbackResult top(String migrationId) {
-            // every name the rollback's statements use is resolved in pg_catalog, never in a schema of the caller's
-            // path, where a look-alike function or operator (say = for two varchar) would run with its rights
-            dsl.execute("set local search_path = pg_catalog, pg_temp");
+            Database.pinSearchPath(dsl);
             dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
             // text forms of values (in --sql scripts) that read back exactly anywhere
             dsl.execute("set local extra_float_digits = 3");

@@ -2,25 +2,34 @@ package org.etlrollback.proof;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import javax.sql.DataSource;
+import org.etlrollback.CleanupResult;
 import org.etlrollback.ConflictPolicy;
+import org.etlrollback.EtlRollback;
+import org.etlrollback.MigrationSummary;
 import org.etlrollback.Reverser;
 import org.etlrollback.RollbackOptions;
 import org.etlrollback.RollbackResult;
 import org.etlrollback.SearchPathAttack;
 import org.etlrollback.TestDatabase;
 import org.etlrollback.TestDatabase.Login;
+import org.etlrollback.internal.archive.Archiver;
+import org.etlrollback.internal.database.Database;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
@@ -246,21 +255,7 @@ class SearchPathAttackIT {
                     "update attack.ledger set note = 'fixed' where id = 5");
         }
         // every connection the rollback opens is an attacked session of the admin
-        PGSimpleDataSource attacked = new PGSimpleDataSource() {
-            @Override
-            public Connection getConnection() throws SQLException {
-                Connection c = super.getConnection();
-                SearchPathAttack.lure(c);
-                return c;
-            }
-        };
-        attacked.setUrl(DB.url());
-        attacked.setUser(admin.user());
-        attacked.setPassword(admin.password());
-        try (Connection probe = attacked.getConnection()) {
-            assertThat(SearchPathAttack.probe(probe))
-                    .isEqualTo(SearchPathAttack.LOOK_ALIKES.stream().map(l -> l + " as " + admin.user()).toList());
-        }
+        DataSource attacked = attackedAdmin();
         long mark;
         try (Connection s = admin.connect()) {
             mark = SearchPathAttack.mark(s);
@@ -280,6 +275,65 @@ class SearchPathAttackIT {
                     .containsExactly(List.of("1", "a", "10", "one"), List.of("2", "b", "20", "two"),
                             List.of("3", "c", "30", "three"), List.of("5", "e", "50", "fixed"));
         }
+    }
+
+    @Test
+    void inspectingExportingAndCleaningUpFromAnAttackedSessionRunNoLookAlike(@TempDir Path dir) throws Exception {
+        try (Connection owner = DB.connect()) {
+            exec(owner,
+                    "create table attack.notes (id int primary key, body varchar(20))",
+                    "select etl_rollback.track('attack.notes')",
+                    "grant select, insert, update, delete on attack.notes to " + app.user());
+        }
+        try (Connection s = app.connect()) {
+            exec(s, "select pg_catalog.set_config('etl_rollback.migration_id', 'notes load', false)",
+                    "insert into attack.notes values (1, 'one'), (2, 'two')",
+                    "select pg_catalog.set_config('etl_rollback.migration_id', 'notes fix', false)",
+                    "update attack.notes set body = 'fixed' where id = 2");
+        }
+        DataSource attacked = attackedAdmin();
+        EtlRollback engine = EtlRollback.configure().dataSource(attacked).load();
+        long mark;
+        try (Connection s = admin.connect()) {
+            mark = SearchPathAttack.mark(s);
+        }
+
+        assertThat(engine.list()).extracting(MigrationSummary::migrationId).contains("notes load", "notes fix");
+        assertThat(engine.show("notes load").tables()).singleElement()
+                .satisfies(t -> assertThat(t.inserts()).isEqualTo(2));
+        Archiver.Summary exported = new Archiver(Database.of(attacked))
+                .export("notes fix", dir.resolve("notes-fix.jsonl"), false);
+        assertThat(exported.rows()).isEqualTo(1);
+        assertThat(engine.cleanup(Duration.ZERO, true).deleted()).extracting(CleanupResult.Deleted::migrationId)
+                .contains("notes load", "notes fix");
+        assertThat(engine.cleanup(Duration.ZERO, false).deleted()).extracting(CleanupResult.Deleted::migrationId)
+                .contains("notes load", "notes fix");
+
+        try (Connection s = admin.connect()) {
+            assertThat(SearchPathAttack.callsSince(s, mark)).as("look-alikes run by list, show, export, cleanup")
+                    .isEmpty();
+        }
+        assertThat(engine.list()).extracting(MigrationSummary::migrationId).doesNotContain("notes load", "notes fix");
+    }
+
+    /** A data source whose every connection is an attacked session of the admin, the look-alikes live in it. */
+    private static DataSource attackedAdmin() throws SQLException {
+        PGSimpleDataSource attacked = new PGSimpleDataSource() {
+            @Override
+            public Connection getConnection() throws SQLException {
+                Connection c = super.getConnection();
+                SearchPathAttack.lure(c);
+                return c;
+            }
+        };
+        attacked.setUrl(DB.url());
+        attacked.setUser(admin.user());
+        attacked.setPassword(admin.password());
+        try (Connection probe = attacked.getConnection()) {
+            assertThat(SearchPathAttack.probe(probe))
+                    .isEqualTo(SearchPathAttack.LOOK_ALIKES.stream().map(l -> l + " as " + admin.user()).toList());
+        }
+        return attacked;
     }
 
     /** Sets up an attacked session and checks that the look-alikes are live in it. */

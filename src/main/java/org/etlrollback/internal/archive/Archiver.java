@@ -111,6 +111,7 @@ public final class Archiver {
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
             try {
                 dsl.execute("set transaction isolation level repeatable read, read only");
+                Database.pinSearchPath(dsl);
                 textSettings(dsl);
                 MigrationRecord migration = dsl.selectFrom(MIGRATION).where(MIGRATION.MIGRATION_ID.eq(migrationId))
                         .fetchOptional().orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
@@ -153,6 +154,7 @@ public final class Archiver {
             connection.setAutoCommit(false);
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
             try {
+                Database.pinSearchPath(dsl);
                 textSettings(dsl);
                 Summary summary = new Import(dsl, file).read(in);
                 connection.commit();

@@ -192,7 +192,10 @@ public final class MigrationCatalog {
 
     private <T> T read(String action, Query<T> query) {
         try (Connection connection = database.connect()) {
-            return query.run(DSL.using(connection, SQLDialect.POSTGRES));
+            return DSL.using(connection, SQLDialect.POSTGRES).transactionResult(trx -> {
+                Database.pinSearchPath(trx.dsl());
+                return query.run(trx.dsl());
+            });
         } catch (DataAccessException | SQLException e) {
             throw database.failure(action, e, "Nothing was changed.");
         }

@@ -8,6 +8,7 @@ import javax.sql.DataSource;
 
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
+import org.jooq.DSLContext;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -61,6 +62,16 @@ public final class Database {
     /** The server and database as messages name them; never holds a password. */
     public String description() {
         return description;
+    }
+
+    /**
+     * Resolves every name the current transaction's statements use in {@code pg_catalog} only, never in a schema of
+     * the caller's {@code search_path}, where a look-alike function or operator (say {@code to_regclass(text)}, or
+     * {@code =} for two varchar) would run with the caller's rights. The engine names each of its own objects with
+     * its schema.
+     */
+    public static void pinSearchPath(DSLContext dsl) {
+        dsl.execute("set local search_path = pg_catalog, pg_temp");
     }
 
     /**

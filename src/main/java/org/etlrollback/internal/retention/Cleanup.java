@@ -200,11 +200,14 @@ public final class Cleanup {
 
     private <T> T inTransaction(String action, Work<T> work) {
         try (Connection connection = database.connect()) {
-            DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
-            MigrationCatalog.requireInstalled(dsl, database);
-            MigrationCatalog.requirePrivilege(dsl, "etl_rollback.migration", "DELETE", "delete the log of migrations",
-                    "etl_rollback_admin");
-            return dsl.transactionResult(trx -> work.run(trx.dsl()));
+            return DSL.using(connection, SQLDialect.POSTGRES).transactionResult(trx -> {
+                DSLContext dsl = trx.dsl();
+                Database.pinSearchPath(dsl);
+                MigrationCatalog.requireInstalled(dsl, database);
+                MigrationCatalog.requirePrivilege(dsl, "etl_rollback.migration", "DELETE",
+                        "delete the log of migrations", "etl_rollback_admin");
+                return work.run(dsl);
+            });
         } catch (DataAccessException | SQLException e) {
             throw database.failure(action, e, "Nothing was deleted.");
         }
