@@ -141,13 +141,7 @@ class FromLogRollbackIT {
 
     @Test
     void movedKeyIsPlanned() throws SQLException {
-        Map<String, String> before = DB.state(TABLES);
-        DB.tagged("m1", "update flr.orders set id = id + 100 where id <= 2");
-
-        RollbackResult result = DB.reverser().rollback("m1");
-
-        assertThat(result.method()).isEqualTo(RollbackResult.Method.PLANNED);
-        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertRestoredByThePlan("update flr.orders set id = id + 100 where id <= 2");
     }
 
     @Test
@@ -196,17 +190,11 @@ class FromLogRollbackIT {
 
     @Test
     void childRepointedAtAnInsertedParentGivesWayToAnOrderThatWorks() throws SQLException {
-        Map<String, String> before = DB.state(TABLES);
         // deleting customer 50 first, as the restore does, would break the foreign key of order 9
-        DB.tagged("m1", """
+        assertRestoredByThePlan("""
                 insert into flr.customers (id, name, email, balance) values (50, 'new', 'new@x', 0);
                 update flr.orders set customer_id = 50 where id = 9;
                 """);
-
-        RollbackResult result = DB.reverser().rollback("m1");
-
-        assertThat(result.method()).isEqualTo(RollbackResult.Method.PLANNED);
-        assertThat(DB.state(TABLES)).isEqualTo(before);
     }
 
     @Test
@@ -215,13 +203,7 @@ class FromLogRollbackIT {
                 create table flr.notes (id int primary key, order_id bigint references flr.orders on delete cascade);
                 insert into flr.notes values (1, 1);
                 """);
-        Map<String, String> before = DB.state(TABLES);
-        DB.tagged("m1", "insert into flr.orders values (100, 1, 1, 'new')");
-
-        RollbackResult result = DB.reverser().rollback("m1");
-
-        assertThat(result.method()).isEqualTo(RollbackResult.Method.PLANNED);
-        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertRestoredByThePlan("insert into flr.orders values (100, 1, 1, 'new')");
     }
 
     @Test
@@ -250,5 +232,16 @@ class FromLogRollbackIT {
         assertThat(rest.method()).isEqualTo(RollbackResult.Method.FROM_LOG);
         assertThat(DB.state(TABLES)).isEqualTo(before);
         assertThat(DB.status("m1")).isEqualTo("rolled_back");
+    }
+
+    /** Runs the statements as migration m1, rolls it back, and checks that the plan restored every table. */
+    private static void assertRestoredByThePlan(String statements) throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", statements);
+
+        RollbackResult result = DB.reverser().rollback("m1");
+
+        assertThat(result.method()).isEqualTo(RollbackResult.Method.PLANNED);
+        assertThat(DB.state(TABLES)).isEqualTo(before);
     }
 }
