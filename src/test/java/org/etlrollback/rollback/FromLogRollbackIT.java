@@ -1,10 +1,12 @@
 package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
+import org.etlrollback.Conflict;
 import org.etlrollback.ConflictException;
 import org.etlrollback.ConflictPolicy;
 import org.etlrollback.RollbackOptions;
@@ -130,13 +132,8 @@ class FromLogRollbackIT {
         // restored statement by statement, the one row found as the insert left it would be deleted and inserted
         // back: the migration left no row 70, so this one is someone else's
         DB.sql("insert into flr.orders values (70, 1, 5, 'new')");
-        Map<String, String> current = DB.state(TABLES);
 
-        assertThatThrownBy(() -> DB.reverser().rollback("m1"))
-                .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.conflicts())
-                        .singleElement()
-                        .satisfies(c -> assertThat(c.key()).isEqualTo("{\"id\": 70}")));
-        assertThat(DB.state(TABLES)).isEqualTo(current);
+        assertRefusedForOneConflict("{\"id\": 70}");
     }
 
     @Test
@@ -153,16 +150,8 @@ class FromLogRollbackIT {
                 """);
         // the restore's update finds two of the three rows as m1 left them, gives way and undoes what it did
         DB.sql("update flr.customers set name = 'untagged' where id = 3");
-        Map<String, String> current = DB.state(TABLES);
 
-        assertThatThrownBy(() -> DB.reverser().rollback("m1"))
-                .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.conflicts())
-                        .singleElement()
-                        .satisfies(c -> {
-                            assertThat(c.key()).isEqualTo("{\"id\": 3}");
-                            assertThat(c.untagged()).isTrue();
-                        }));
-        assertThat(DB.state(TABLES)).isEqualTo(current);
+        assertThat(assertRefusedForOneConflict("{\"id\": 3}").untagged()).isTrue();
         assertThat(DB.status("m1")).isEqualTo("active");
         assertThat(DB.migrationExists("rollback:m1")).isFalse();
 
@@ -179,13 +168,8 @@ class FromLogRollbackIT {
     void deletedRowWhoseKeyWasTakenSinceIsAConflict() throws SQLException {
         DB.tagged("m1", "delete from flr.orders where id in (5, 6)");
         DB.sql("insert into flr.orders values (6, 1, 1, 'taken')");
-        Map<String, String> current = DB.state(TABLES);
 
-        assertThatThrownBy(() -> DB.reverser().rollback("m1"))
-                .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.conflicts())
-                        .singleElement()
-                        .satisfies(c -> assertThat(c.key()).isEqualTo("{\"id\": 6}")));
-        assertThat(DB.state(TABLES)).isEqualTo(current);
+        assertRefusedForOneConflict("{\"id\": 6}");
     }
 
     @Test
@@ -243,5 +227,22 @@ class FromLogRollbackIT {
 
         assertThat(result.method()).isEqualTo(RollbackResult.Method.PLANNED);
         assertThat(DB.state(TABLES)).isEqualTo(before);
+    }
+
+    /**
+     * Rolls migration m1 back, and checks that it is refused for one conflicting row, the one with the key, and
+     * changes nothing. Returns that conflict.
+     */
+    private static Conflict assertRefusedForOneConflict(String key) {
+        Map<String, String> current = DB.state(TABLES);
+
+        Throwable thrown = catchThrowable(() -> DB.reverser().rollback("m1"));
+
+        assertThat(thrown).isInstanceOf(ConflictException.class);
+        List<Conflict> conflicts = ((ConflictException) thrown).conflicts();
+        assertThat(conflicts).hasSize(1);
+        assertThat(conflicts.get(0).key()).isEqualTo(key);
+        assertThat(DB.state(TABLES)).isEqualTo(current);
+        return conflicts.get(0);
     }
 }
