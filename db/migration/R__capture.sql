@@ -178,9 +178,12 @@ BEGIN
     -- Table columns are always qualified (n., o.), so the unqualified names are the variables even when
     -- the table has a column of that name (#variable_conflict below).
     -- jit off: compiling the copy costs more than it saves on every statement; work_mem: pairing the old and
-    -- new rows of a large update sorts in memory rather than on disk
+    -- new rows of a large update sorts in memory rather than on disk. enable_nestloop off (updates): a session
+    -- keeps the plan of the copy once it has run a few times, and a plan made for one-row statements pairs the
+    -- rows by nested loop, which takes quadratic time on a large update later in that session; a hash or merge
+    -- join pairs any number of rows in about linear time.
     RETURN format($f$CREATE OR REPLACE FUNCTION etl_rollback.%I() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET work_mem = '64MB' AS
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET work_mem = '64MB'%s AS
 $body$
 #variable_conflict use_variable
 DECLARE
@@ -214,7 +217,8 @@ BEGIN
     RETURN NULL;
 END
 $body$
-$f$, v_name, v_insert, p_table_id, p_table_id, p_event, p_table_id, p_event);
+$f$, v_name, CASE p_event WHEN 'U' THEN ' SET enable_nestloop = off' ELSE '' END, v_insert, p_table_id, p_table_id,
+        p_event, p_table_id, p_event);
 END
 $$;
 

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.StringReader;
 import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import org.etlrollback.TestDatabase;
 import org.etlrollback.capture.Session.Change;
@@ -77,6 +80,38 @@ class CaptureOperationsIT {
         assertThat(s.query("select status, tables::text, row_changes::text from etl_rollback.migrations"
                            + " where migration_id = 'dml'"))
             .containsExactly(List.of("active", "{public.item}", "10"));
+    }
+
+    @Test
+    void aLargeUpdateAfterManyOneRowUpdatesInTheSameSessionPairsItsRowsInLinearTime() throws SQLException {
+        assumeTrue("true".equals(s.text("select rolsuper::text from pg_catalog.pg_roles where rolname = current_user")),
+                   "auto_explain, which shows the capture's plan, can be loaded by a superuser only");
+        s.exec("create table public.account (id int primary key, balance int)",
+               "insert into public.account select g, 0 from generate_series(1, 2000) g",
+               "select etl_rollback.track('public.account')");
+        s.tag("one_by_one_then_all");
+        // enough one-row statements for the session to keep one plan of the capture's copy for every later call
+        for (int id = 1; id <= 10; id++) {
+            assertThat(s.update("update public.account set balance = balance + 1 where id = ?", id)).isEqualTo(1);
+        }
+        s.exec("load 'auto_explain'", "set auto_explain.log_min_duration = 0",
+               "set auto_explain.log_nested_statements = on", "set auto_explain.log_level = notice");
+        List<String> plans = new ArrayList<>();
+        try (Statement statement = s.connection().createStatement()) {
+            statement.execute("update public.account set balance = balance + 1");
+            for (SQLWarning w = statement.getWarnings(); w != null; w = w.getNextWarning()) {
+                plans.add(w.getMessage());
+            }
+        }
+        s.exec("set auto_explain.log_min_duration = -1");
+
+        // the copy pairs the 2,000 old and new rows by hash or merge, not by a nested loop (2,000 x 2,000 steps)
+        assertThat(plans).filteredOn(p -> p.contains("INSERT INTO etl_rollback.log_")).singleElement()
+            .satisfies(p -> assertThat(p).containsAnyOf("Hash Join", "Merge Join").doesNotContain("Nested Loop"));
+        assertThat(s.query("select count(*)::text, count(*) filter (where old_row->'id' = new_row->'id'"
+                           + " and (new_row->>'balance')::int = (old_row->>'balance')::int + 1)::text"
+                           + " from etl_rollback.changes where migration_id = 'one_by_one_then_all'"))
+            .containsExactly(List.of("2010", "2010"));
     }
 
     @Test
