@@ -584,4 +584,33 @@ GRANT EXECUTE ON FUNCTION etl_rollback.untrack(text) TO etl_rollback_admin;
 GRANT USAGE ON SCHEMA etl_rollback TO PUBLIC;
 GRANT EXECUTE ON FUNCTION etl_rollback.checkpoint(text) TO PUBLIC;
 
+-- _regenerate_capture: rewrite every capture function from the current generator. It runs at the end
+-- of this script, so that an upgrade that changes the capture upgrades that of tables tracked before it.
+CREATE OR REPLACE FUNCTION etl_rollback._regenerate_capture()
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+    v_fn record;
+BEGIN
+    FOR v_fn IN
+        SELECT t.table_id, r.rel, e.event
+          FROM etl_rollback.tracked_table t
+         CROSS JOIN LATERAL etl_rollback._capture_relations(t.relid::oid::regclass) r
+         CROSS JOIN unnest(ARRAY['I', 'U', 'D', 'T']) AS e(event)
+         WHERE t.untracked_at IS NULL
+           AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.relid::oid)
+           AND (e.event <> 'T' OR r.has_storage)
+           AND EXISTS (SELECT FROM pg_catalog.pg_proc p
+                        WHERE p.pronamespace = 'etl_rollback'::regnamespace
+                          AND p.proname = format('_capture_%s_%s_%s', t.table_id, r.rel::oid, lower(e.event)))
+    LOOP
+        EXECUTE etl_rollback._capture_function_source(v_fn.table_id, v_fn.rel, v_fn.event);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION etl_rollback._regenerate_capture() FROM PUBLIC;
+
+SELECT etl_rollback._regenerate_capture();
+SELECT etl_rollback._refresh_changes_view();
+
 /* [jooq ignore stop] */

@@ -40,4 +40,37 @@ class InstallerIT {
         assertThat(db.dsl().fetch("SELECT migration_id || ' ' || op FROM etl_rollback.changes ORDER BY seq")
                 .getValues(0, String.class)).containsExactly("before_upgrade INSERT", "after_upgrade UPDATE");
     }
+
+    @Test
+    void anUpgradeThatChangesTheCaptureRewritesTheCaptureOfTablesTrackedBefore() {
+        TestDatabase db = TestDatabase.forClass(InstallerIT.class);
+        db.dsl().execute("DROP SCHEMA etl_rollback CASCADE; CREATE TABLE public.stock (id int PRIMARY KEY, qty int)");
+        Database database = new Database(db.dataSource(), db.url());
+        new Installer(database).install();
+        EtlRollback.configure().dataSource(db.dataSource()).load().track("public.stock");
+        // an older build, whose capture logged no updates and whose capture script differs from this build's
+        db.dsl().execute("""
+                DO $$
+                DECLARE
+                    v_fn regprocedure;
+                BEGIN
+                    SELECT p.oid::regprocedure INTO STRICT v_fn FROM pg_catalog.pg_proc p
+                     WHERE p.pronamespace = 'etl_rollback'::regnamespace AND p.proname LIKE '\\_capture\\_%\\_u';
+                    EXECUTE format('CREATE OR REPLACE FUNCTION %s RETURNS trigger LANGUAGE plpgsql AS '
+                                   '$b$BEGIN RETURN NULL; END$b$', v_fn);
+                END
+                $$;
+                UPDATE etl_rollback.flyway_schema_history SET checksum = checksum + 1 WHERE script = 'R__capture.sql'""");
+
+        InstallResult upgrade = new Installer(database).install();
+        db.dsl().execute("""
+                INSERT INTO public.stock VALUES (1, 5);
+                SET etl_rollback.migration_id = 'after_upgrade';
+                UPDATE public.stock SET qty = 6 WHERE id = 1;
+                RESET etl_rollback.migration_id""");
+
+        assertThat(upgrade.scriptsApplied()).isEqualTo(1);
+        assertThat(db.dsl().fetch("SELECT migration_id || ' ' || op || ' ' || (new_row->>'qty') FROM etl_rollback.changes")
+                .getValues(0, String.class)).containsExactly("after_upgrade UPDATE 6");
+    }
 }
