@@ -238,6 +238,10 @@ public final class Reverser {
 
         RollbackResult top(String migrationId) {
             Database.pinSearchPath(dsl);
+            // each statement sees what was committed before it began, the changes of the writers whose locks the
+            // rollback waited for among them, whatever isolation the session would default to
+            dsl.execute("set transaction isolation level read committed");
+            requireTriggersFire(migrationId);
             dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
             // text forms of values (in --sql scripts) that read back exactly anywhere
             dsl.execute("set local extra_float_digits = 3");
@@ -264,6 +268,27 @@ public final class Reverser {
                     "unknown migration id " + shown(migrationId)
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
                     options.onConflict(), true);
+        }
+
+        /**
+         * Under {@code session_replication_role = replica} neither foreign keys nor the capture fire: the rollback
+         * could leave rows pointing nowhere, and its own changes would go unlogged. Sets it back to {@code origin}
+         * for the transaction, which only a superuser (or a role granted SET on it) may.
+         */
+        private void requireTriggersFire(String migrationId) {
+            String role = dsl.resultQuery("select current_setting('session_replication_role')")
+                    .fetchSingle(0, String.class);
+            if (role.equals("origin")) {
+                return;
+            }
+            try {
+                dsl.execute("set local session_replication_role = origin");
+            } catch (DataAccessException e) {
+                throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " refused: the session"
+                        + " has session_replication_role = " + role + ", under which neither foreign keys nor the"
+                        + " capture of the rollback's own changes fire, and it may not set it back to origin ("
+                        + e.getMessage() + "). Nothing was changed. Connect without that setting.", e);
+            }
         }
 
         /** Plans kept in a schema, for a transaction to prepare, need CREATE on it. */

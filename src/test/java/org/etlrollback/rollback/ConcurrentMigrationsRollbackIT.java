@@ -1,6 +1,7 @@
 package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -15,11 +16,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.etlrollback.ConflictException;
+import org.etlrollback.Reverser;
 import org.etlrollback.RollbackOptions;
 import org.etlrollback.RollbackResult;
 import org.etlrollback.TestDatabase;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Migrations that run side by side: interleaved statements, concurrent sessions, a rollback that meets a lock,
@@ -270,5 +274,70 @@ class ConcurrentMigrationsRollbackIT {
         }
         assertThat(DB.state(TABLES)).isEqualTo(committed);
         assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
+    void aRollbackThatWaitsForAWriterSeesWhatTheWriterCommittedWhateverTheSessionsIsolation() throws Exception {
+        DB.tagged("m1", "update conc.accounts set balance = 0 where id <= 5");
+        PGSimpleDataSource repeatableRead = (PGSimpleDataSource) DB.db().dataSource("rollback in repeatable read");
+        repeatableRead.setOptions("-c default_transaction_isolation=repeatable\\ read");
+        ExecutorService thread = Executors.newSingleThreadExecutor();
+        try (Connection writer = DB.db().connect(); Statement s = writer.createStatement()) {
+            writer.setAutoCommit(false);
+            s.execute("update conc.accounts set owner = 'late' where id = 3");
+            Future<RollbackResult> rollback = thread.submit(() -> Reverser.using(repeatableRead).rollback("m1",
+                    RollbackOptions.defaults().withLockTimeout(Duration.ofMinutes(1))));
+            awaitLockWait("rollback in repeatable read");
+            writer.commit();
+
+            // the writer's change, committed while the rollback waited for the table, is a conflict like any other
+            assertThatThrownBy(() -> rollback.get(1, TimeUnit.MINUTES)).cause()
+                    .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.conflicts()).singleElement()
+                            .satisfies(c -> {
+                                assertThat(c.key()).isEqualTo("{\"id\": 3}");
+                                assertThat(c.untagged()).isTrue();
+                            }));
+        } finally {
+            thread.shutdownNow();
+        }
+        assertThat(DB.text("select string_agg(owner || ' ' || balance, ', ' order by id) from conc.accounts"
+                + " where id <= 5")).isEqualTo("owner 1 0.00, owner 2 0.00, late 0.00, owner 4 0.00, owner 5 0.00");
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
+    void aRollbackInASessionThatSwitchesTriggersOffStillChecksForeignKeysAndIsLogged() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                insert into conc.accounts values (101, 'new', 1);
+                update conc.accounts set balance = 0 where id <= 5;
+                """);
+        DB.sql("insert into conc.transfers values (1001, 101, 5, 'to the account m1 opened')");
+        Map<String, String> afterTransfer = DB.state(TABLES);
+        PGSimpleDataSource replica = (PGSimpleDataSource) DB.db().dataSource("rollback as a replica");
+        replica.setOptions("-c session_replication_role=replica");
+
+        // the transfer refers to the account m1 opened: deleting it would leave the transfer pointing nowhere
+        Scenario.assertFailed(() -> Reverser.using(replica).rollback("m1"))
+                .hasMessageContaining("violates foreign key constraint \"transfers_account_id_fkey\"");
+        assertThat(DB.state(TABLES)).isEqualTo(afterTransfer);
+
+        DB.sql("delete from conc.transfers where id = 1001");
+        RollbackResult result = Reverser.using(replica).rollback("m1");
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        // the rollback's own changes were logged, so that it can be undone
+        assertThat(DB.text("select row_changes::text from etl_rollback.migrations where migration_id = 'rollback:m1'"))
+                .isEqualTo("6");
+    }
+
+    /** Waits until a session of the application waits for a lock, as the server shows it. */
+    private static void awaitLockWait(String application) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        while (DB.count("select count(*) from pg_stat_activity where application_name = '" + application + "'"
+                + " and wait_event_type = 'Lock'") == 0) {
+            assertThat(System.nanoTime()).as("waiting for the rollback to wait for a lock").isLessThan(deadline);
+            Thread.sleep(10);
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -75,6 +76,24 @@ class RollbackRightsIT {
         assertThat(DB.status("m1")).isEqualTo("rolled_back");
         assertThat(DB.count("select count(*) from etl_rollback.changes where migration_id = 'rollback:m1'"))
                 .isEqualTo(result.rowsRestored());
+    }
+
+    @Test
+    void adminWhoseSessionsStartWithTriggersOffAndMayNotSwitchThemOnIsRefused() throws SQLException {
+        assumeTrue(DB.count("select current_setting('server_version_num')::int") >= 160000,
+                "before PostgreSQL 16, a superuser-only setting of a role does not apply to a role that is not superuser");
+        migrate();
+        Map<String, String> afterM1 = DB.state(TABLES);
+        DB.sql("alter role " + admin.user() + " set session_replication_role = replica");
+        try {
+            Scenario.assertFailed(() -> Reverser.using(admin.dataSource()).rollback("m1"))
+                    .hasMessageContaining("session_replication_role = replica")
+                    .hasMessageContaining("Nothing was changed");
+        } finally {
+            DB.sql("alter role " + admin.user() + " reset session_replication_role");
+        }
+        assertThat(DB.state(TABLES)).isEqualTo(afterM1);
+        assertThat(DB.status("m1")).isEqualTo("active");
     }
 
     @Test
