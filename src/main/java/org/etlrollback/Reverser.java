@@ -272,13 +272,14 @@ public final class Reverser {
 
         /**
          * Under {@code session_replication_role = replica} neither foreign keys nor the capture fire: the rollback
-         * could leave rows pointing nowhere, and its own changes would go unlogged. Sets it back to {@code origin}
-         * for the transaction, which only a superuser (or a role granted SET on it) may.
+         * could leave rows pointing nowhere, and its own changes would go unlogged ({@code origin} and {@code local}
+         * fire both). Sets it back to {@code origin} for the transaction, which only a superuser (or a role granted
+         * SET on it) may.
          */
         private void requireTriggersFire(String migrationId) {
             String role = dsl.resultQuery("select current_setting('session_replication_role')")
                     .fetchSingle(0, String.class);
-            if (role.equals("origin")) {
+            if (!role.equals("replica")) {
                 return;
             }
             try {
