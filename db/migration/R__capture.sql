@@ -181,7 +181,9 @@ BEGIN
     -- new rows of a large update sorts in memory rather than on disk. enable_nestloop off (updates): a session
     -- keeps the plan of the copy once it has run a few times, and a plan made for one-row statements pairs the
     -- rows by nested loop, which takes quadratic time on a large update later in that session; a hash or merge
-    -- join pairs any number of rows in about linear time.
+    -- join pairs any number of rows in about linear time. row_security off (truncates): the copy reads the
+    -- table with the owner's rights, and rows that row-level security hides from the owner would go unlogged;
+    -- with it off, such a TRUNCATE fails instead.
     RETURN format($f$CREATE OR REPLACE FUNCTION etl_rollback.%I() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off SET work_mem = '64MB'%s AS
 $body$
@@ -217,8 +219,8 @@ BEGIN
     RETURN NULL;
 END
 $body$
-$f$, v_name, CASE p_event WHEN 'U' THEN ' SET enable_nestloop = off' ELSE '' END, v_insert, p_table_id, p_table_id,
-        p_event, p_table_id, p_event);
+$f$, v_name, CASE p_event WHEN 'U' THEN ' SET enable_nestloop = off' WHEN 'T' THEN ' SET row_security = off' ELSE '' END,
+        v_insert, p_table_id, p_table_id, p_event, p_table_id, p_event);
 END
 $$;
 

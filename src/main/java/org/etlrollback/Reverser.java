@@ -242,6 +242,9 @@ public final class Reverser {
             // rollback waited for among them, whatever isolation the session would default to
             dsl.execute("set transaction isolation level read committed");
             requireTriggersFire(migrationId);
+            // a row that row-level security hides would look absent, and be restored wrongly or not at all: with it
+            // off, a statement that a policy would filter fails instead
+            dsl.execute("set local row_security = off");
             dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
             // text forms of values (in --sql scripts) that read back exactly anywhere
             dsl.execute("set local extra_float_digits = 3");

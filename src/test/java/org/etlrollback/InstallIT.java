@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -185,5 +187,35 @@ class InstallIT {
         assertThat(tracked.tables()).containsExactly("public.owned");
         assertThat(db.dsl().fetchValue("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'etl_rollback'"))
                 .isEqualTo(owner.user());
+    }
+
+    @Test
+    void aTaggedTruncateOfRowsThatRowLevelSecurityHidesFromTheEnginesOwnerFailsRatherThanLoggingSome()
+            throws SQLException {
+        uninstall();
+        TestDatabase.Login owner = db.createLogin("engine_owner");
+        TestDatabase.Login app = db.createLogin("tenant_app");
+        db.dsl().execute("GRANT CREATE ON DATABASE " + db.name() + " TO " + owner.user());
+        EtlRollback asOwner = EtlRollback.configure().url(db.url()).user(owner.user()).password(owner.password()).load();
+        asOwner.install();
+        db.dsl().execute("""
+                CREATE TABLE public.tenant_rows (id int PRIMARY KEY, tenant text NOT NULL);
+                INSERT INTO public.tenant_rows SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END FROM generate_series(1, 10) g;
+                ALTER TABLE public.tenant_rows OWNER TO {0};
+                ALTER TABLE public.tenant_rows ENABLE ROW LEVEL SECURITY;
+                CREATE POLICY tenant_a ON public.tenant_rows TO {1} USING (tenant = 'a');
+                GRANT SELECT, TRIGGER ON public.tenant_rows TO {1}""".replace("{0}", app.user()).replace("{1}", owner.user()));
+        asOwner.track("public.tenant_rows");
+
+        // the table's owner, whom its policies spare, truncates it; the capture reads it as the engine's owner,
+        // who sees the tenant a rows only
+        try (Connection c = app.connect(); Statement s = c.createStatement()) {
+            TestDatabase.tag(c, "wipe");
+            assertThatThrownBy(() -> s.execute("TRUNCATE public.tenant_rows"))
+                    .hasMessageContaining("row-level security");
+        }
+        assertThat(db.dsl().fetchValue("SELECT count(*) FROM public.tenant_rows")).isEqualTo(10L);
+        assertThat(db.dsl().fetchValue("SELECT count(*) FROM etl_rollback.changes WHERE migration_id = 'wipe'"))
+                .isEqualTo(0L);
     }
 }

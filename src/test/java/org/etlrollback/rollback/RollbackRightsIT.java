@@ -97,6 +97,25 @@ class RollbackRightsIT {
     }
 
     @Test
+    void adminFromWhomRowLevelSecurityHidesRowsIsRefusedRatherThanMisledByTheirAbsence() throws SQLException {
+        DB.sql("""
+                alter table shop.customers enable row level security;
+                create policy every_row on shop.customers to %1$s using (true);
+                create policy first_ten on shop.customers to %2$s using (id <= 10);
+                """.formatted(application.user(), admin.user()));
+        migrate();
+        Map<String, String> afterMigration = DB.state(TABLES);
+
+        // the admin cannot see customer 100, which m1 inserted: to it, the row would look deleted since
+        Scenario.assertFailed(() -> Reverser.using(admin.dataSource()).rollback("m1"))
+                .hasMessageContaining("row-level security")
+                .hasMessageContaining("customers")
+                .hasMessageContaining("Nothing was changed");
+        assertThat(DB.state(TABLES)).isEqualTo(afterMigration);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
     void applicationRoleMayNotRollBack() throws SQLException {
         migrate();
         Map<String, String> afterMigration = DB.state(TABLES);
