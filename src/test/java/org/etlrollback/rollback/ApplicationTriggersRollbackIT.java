@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The application's own triggers on tracked tables do not fire while the rollback restores rows (a restored row
- * keeps its old updated_at; a counter the triggers maintain is restored from the log, not counted again), and
- * are enabled again afterwards exactly as they were.
+ * keeps its old updated_at; a counter the triggers maintain is restored from the log, not counted again), nor do
+ * its rules rewrite the rollback's statements, and both are enabled again afterwards exactly as they were.
  */
 class ApplicationTriggersRollbackIT {
     private static final Scenario DB = new Scenario(TestDatabase.forClass(ApplicationTriggersRollbackIT.class));
@@ -107,6 +107,36 @@ class ApplicationTriggersRollbackIT {
 
         assertThat(DB.state(TABLES)).isEqualTo(before);
         assertThat(triggerModes()).isEqualTo(modes);
+    }
+
+    @Test
+    void rollbackKeepsApplicationRulesFromRewritingItsStatements() throws SQLException {
+        DB.sql("""
+                create table app.notes (id int primary key, body text not null, deleted boolean not null default false);
+                insert into app.notes select g, 'note ' || g, false from generate_series(1, 5) g;
+                create rule notes_soft_delete as on delete to app.notes
+                    do instead update app.notes set deleted = true where id = old.id;
+                create rule notes_count as on insert to app.notes
+                    do also update app.item_count set n = n + 1 where id = 1;
+                create rule notes_replicated as on update to app.notes where false do also nothing;
+                alter table app.notes enable replica rule notes_replicated;
+                select etl_rollback.track('app.notes');
+                """);
+        Map<String, String> before = DB.state("app.notes", "app.item_count");
+        DB.tagged("m1", """
+                insert into app.notes values (6, 'new', false), (7, 'newer', false);
+                update app.notes set body = 'edited' where id = 1;
+                """);
+        assertThat(DB.count("select n from app.item_count")).isEqualTo(21);
+
+        DB.reverser().rollback("m1");
+
+        // the notes m1 inserted are deleted, not marked deleted; the count is restored from the log, once
+        assertThat(DB.state("app.notes", "app.item_count")).isEqualTo(before);
+        assertThat(DB.text("""
+                select string_agg(r.rulename || ':' || r.ev_enabled::text, ',' order by r.rulename)
+                  from pg_rewrite r where r.ev_class = 'app.notes'::regclass
+                """)).isEqualTo("notes_count:O,notes_replicated:R,notes_soft_delete:O");
     }
 
     /** Every application trigger as table:name:tgenabled, sorted. */

@@ -9,9 +9,10 @@ import org.etlrollback.internal.changelog.LoggedTable;
 import org.jooq.DSLContext;
 
 /**
- * The application's own triggers on the tables a rollback writes. They are disabled for the rollback's
+ * The application's own triggers and rules on the tables a rollback writes. They are disabled for the rollback's
  * transaction (a restored row must not get a new {@code updated_at}, nor a derived table be adjusted twice: its
- * own changes are rolled back from the log too) and enabled again, as they were, before it commits.
+ * own changes are rolled back from the log too; a rule would rewrite the rollback's own statements, a delete into
+ * a "soft" one, say) and enabled again, as they were, before it commits.
  *
  * <p>Enabling or disabling a trigger of a partitioned table does the same to its clones on the partitions, so
  * triggers are set back to their modes partitioned tables first, and a clone that was disabled under an enabled
@@ -21,8 +22,12 @@ public final class ApplicationTriggers {
     private final DSLContext dsl;
     private final List<Trigger> triggers;
     private final Map<Long, Trigger> byOid = new HashMap<>();
+    private final List<Rule> rules;
 
     private record Trigger(long oid, long parentOid, String schema, String table, String name, String mode) {
+    }
+
+    private record Rule(String schema, String table, String name, String mode) {
     }
 
     public ApplicationTriggers(DSLContext dsl, List<LoggedTable> tables) {
@@ -46,6 +51,19 @@ public final class ApplicationTriggers {
                 .fetch(r -> new Trigger(r.get(0, Long.class), r.get(1, Long.class), r.get(2, String.class),
                         r.get(3, String.class), r.get(4, String.class), r.get(5, String.class)));
         triggers.forEach(t -> byOid.put(t.oid(), t));
+        // rules on INSERT, UPDATE and DELETE of the tables themselves: a statement on a partitioned table is
+        // rewritten by its own rules only
+        this.rules = dsl.resultQuery(
+                        "select n.nspname::text, c.relname::text, r.rulename::text, r.ev_enabled::text"
+                                + " from pg_catalog.pg_rewrite r"
+                                + " join pg_catalog.pg_class c on c.oid = r.ev_class"
+                                + " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
+                                + " where r.ev_type in ('2', '3', '4') and r.ev_enabled <> 'D'"
+                                + " and r.ev_class::bigint = any({0})"
+                                + " order by 1, 2, 3",
+                        org.jooq.impl.DSL.val(relids))
+                .fetch(r -> new Rule(r.get(0, String.class), r.get(1, String.class), r.get(2, String.class),
+                        r.get(3, String.class)));
     }
 
     public void disable() {
@@ -54,6 +72,9 @@ public final class ApplicationTriggers {
                 dsl.execute("alter table {0} disable trigger {1}", name(t.schema(), t.table()), name(t.name()));
             }
         }
+        for (Rule r : rules) {
+            dsl.execute("alter table {0} disable rule {1}", name(r.schema(), r.table()), name(r.name()));
+        }
     }
 
     public void restore() {
@@ -61,14 +82,23 @@ public final class ApplicationTriggers {
             if ("D".equals(t.mode()) && !hasEnabledAncestor(t)) {
                 continue;
             }
-            String mode = switch (t.mode()) {
-                case "A" -> "enable always";
-                case "R" -> "enable replica";
-                case "D" -> "disable";
-                default -> "enable";
-            };
-            dsl.execute("alter table {0} " + mode + " trigger {1}", name(t.schema(), t.table()), name(t.name()));
+            dsl.execute("alter table {0} " + enable(t.mode()) + " trigger {1}", name(t.schema(), t.table()),
+                    name(t.name()));
         }
+        for (Rule r : rules) {
+            dsl.execute("alter table {0} " + enable(r.mode()) + " rule {1}", name(r.schema(), r.table()),
+                    name(r.name()));
+        }
+    }
+
+    /** The words of ALTER TABLE that give a trigger or rule the mode pg_trigger or pg_rewrite shows. */
+    private static String enable(String mode) {
+        return switch (mode) {
+            case "A" -> "enable always";
+            case "R" -> "enable replica";
+            case "D" -> "disable";
+            default -> "enable";
+        };
     }
 
     /** Whether enabling a trigger this one is a clone of (at any level) also enabled this one. */
