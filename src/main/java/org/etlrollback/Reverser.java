@@ -378,8 +378,10 @@ public final class Reverser {
             String rollbackId = rollbackId(migration);
             List<TableRollback> counts = plan.tables().stream().map(t -> t.outcome(restoreConflicts)).toList();
             if (top && options.sqlFile().isPresent()) {
+                ApplicationTriggers triggers = new ApplicationTriggers(dsl, tables);
                 new ScriptWriter(dsl).write(options.sqlFile().get(), plan, restoreConflicts, rollbackId, status,
-                        undoneAfter);
+                        undoneAfter, triggers.disabling().stream().map(dsl::render).toList(),
+                        triggers.restoring().stream().map(dsl::render).toList());
             }
             if (options.dryRun()) {
                 return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, RollbackResult.Method.NONE,

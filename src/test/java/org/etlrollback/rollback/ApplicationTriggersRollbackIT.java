@@ -2,12 +2,14 @@ package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.Map;
 import org.etlrollback.RollbackOptions;
 import org.etlrollback.TestDatabase;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The application's own triggers on tracked tables do not fire while the rollback restores rows (a restored row
@@ -137,6 +139,28 @@ class ApplicationTriggersRollbackIT {
                 select string_agg(r.rulename || ':' || r.ev_enabled::text, ',' order by r.rulename)
                   from pg_rewrite r where r.ev_class = 'app.notes'::regclass
                 """)).isEqualTo("notes_count:O,notes_replicated:R,notes_soft_delete:O");
+    }
+
+    @Test
+    void theSqlScriptKeepsTriggersAndRulesOffWhileItRestores(@TempDir Path dir) throws Exception {
+        DB.sql("create rule items_kept as on delete to app.items do instead nothing");
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                update app.items set price = price * 2 where id <= 10;
+                insert into app.items select g, 'new ' || g, 1, '2020-01-01 00:00:00+00' from generate_series(21, 25) g;
+                """);
+        Path script = dir.resolve("rollback.sql");
+
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
+        DB.runScript(script, "");
+
+        // no restored row got a new updated_at, and the rows m1 inserted were deleted despite the rule
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(triggerModes()).isEqualTo(
+                "app.events:events_touch:O,app.events_a:events_touch:O,app.events_b:events_touch:O,"
+                        + "app.items:items_count:O,app.items:items_touch:O");
+        assertThat(DB.text("select r.rulename || ':' || r.ev_enabled::text from pg_rewrite r"
+                + " where r.ev_class = 'app.items'::regclass")).isEqualTo("items_kept:O");
     }
 
     /** Every application trigger as table:name:tgenabled, sorted. */

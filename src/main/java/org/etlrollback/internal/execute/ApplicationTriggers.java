@@ -2,11 +2,13 @@ package org.etlrollback.internal.execute;
 
 import static org.jooq.impl.DSL.name;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.etlrollback.internal.changelog.LoggedTable;
 import org.jooq.DSLContext;
+import org.jooq.Query;
 
 /**
  * The application's own triggers and rules on the tables a rollback writes. They are disabled for the rollback's
@@ -66,29 +68,46 @@ public final class ApplicationTriggers {
                         r.get(3, String.class)));
     }
 
+    /** Disables them for the rollback's transaction. */
     public void disable() {
+        disabling().forEach(Query::execute);
+    }
+
+    /** Sets them back as they were. */
+    public void restore() {
+        restoring().forEach(Query::execute);
+    }
+
+    /** The statements that disable them, in order. */
+    public List<Query> disabling() {
+        List<Query> statements = new ArrayList<>();
         for (Trigger t : triggers) {
             if (!"D".equals(t.mode())) {
-                dsl.execute("alter table {0} disable trigger {1}", name(t.schema(), t.table()), name(t.name()));
+                statements.add(dsl.query("alter table {0} disable trigger {1}", name(t.schema(), t.table()),
+                        name(t.name())));
             }
         }
         for (Rule r : rules) {
-            dsl.execute("alter table {0} disable rule {1}", name(r.schema(), r.table()), name(r.name()));
+            statements.add(dsl.query("alter table {0} disable rule {1}", name(r.schema(), r.table()), name(r.name())));
         }
+        return statements;
     }
 
-    public void restore() {
+    /** The statements that set them back as they were, in order. */
+    public List<Query> restoring() {
+        List<Query> statements = new ArrayList<>();
         for (Trigger t : triggers) {
             if ("D".equals(t.mode()) && !hasEnabledAncestor(t)) {
                 continue;
             }
-            dsl.execute("alter table {0} " + enable(t.mode()) + " trigger {1}", name(t.schema(), t.table()),
-                    name(t.name()));
+            statements.add(dsl.query("alter table {0} " + enable(t.mode()) + " trigger {1}",
+                    name(t.schema(), t.table()), name(t.name())));
         }
         for (Rule r : rules) {
-            dsl.execute("alter table {0} " + enable(r.mode()) + " rule {1}", name(r.schema(), r.table()),
-                    name(r.name()));
+            statements.add(dsl.query("alter table {0} " + enable(r.mode()) + " rule {1}", name(r.schema(), r.table()),
+                    name(r.name())));
         }
+        return statements;
     }
 
     /** The words of ALTER TABLE that give a trigger or rule the mode pg_trigger or pg_rewrite shows. */

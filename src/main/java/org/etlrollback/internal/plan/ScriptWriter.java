@@ -37,8 +37,13 @@ public final class ScriptWriter {
         this.dsl = dsl;
     }
 
+    /**
+     * Writes the script. {@code switchOff} and {@code switchBack} are the statements that disable the application's
+     * triggers and rules on the plan's tables and set them back, run around the restoring statements as a rollback
+     * runs them.
+     */
     public void write(Path file, RollbackPlan plan, boolean restoreConflicts, String rollbackId, String status,
-                      long undoneAfterSeq) {
+                      long undoneAfterSeq, List<String> switchOff, List<String> switchBack) {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
@@ -57,6 +62,9 @@ public final class ScriptWriter {
             for (TablePlan t : plan.tables()) {
                 out.write("LOCK TABLE " + dsl.render(new TableSql(t.table(), t.planTable()).targetUnaliased())
                         + " IN SHARE ROW EXCLUSIVE MODE;\n");
+            }
+            for (String statement : switchOff) {
+                out.write(statement + ";\n");
             }
             for (TablePlan t : plan.childrenFirst()) {
                 TableSql sql = new TableSql(t.table(), t.planTable());
@@ -87,6 +95,9 @@ public final class ScriptWriter {
                 String overriding = t.table().hasIdentityAlways() ? " OVERRIDING SYSTEM VALUE" : "";
                 rows(out, sql, states, "I", cols, values -> "INSERT INTO " + dsl.render(sql.targetUnaliased())
                         + " (" + names(cols) + ")" + overriding + " VALUES\n" + values + ";\n");
+            }
+            for (String statement : switchBack) {
+                out.write(statement + ";\n");
             }
             out.write("UPDATE etl_rollback.migration SET status = " + literal(status) + ", undone_after_seq = "
                     + undoneAfterSeq + ", rolled_back_at = now() WHERE migration_id = "
