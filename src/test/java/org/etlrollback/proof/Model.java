@@ -192,7 +192,7 @@ final class Model {
         if (done.outcome() == Outcome.DRY_RUN || done.outcome() == Outcome.ALREADY_ROLLED_BACK) {
             return new Completed(done.outcome(), done.rollbackId(), done.tables(), done.conflicts(), cascaded, this);
         }
-        String violation = next.violation(false);
+        String violation = next.violation();
         if (violation != null) {
             return new Fails(violation);
         }
@@ -211,9 +211,10 @@ final class Model {
             List<Migration> dependents = dependents(migrationId, plan, inProgress);
             for (Migration dependent : dependents) {
                 if (!handled.contains(dependent.id)) {
+                    Map<Table, Set<Integer>> idsBefore = referencedIds();
                     rollbackInto(dependent.id, ConflictPolicy.CASCADE, false, inProgress, cascaded, transaction);
                     // a constraint the server checks at once fails the cascade there; deferred ones wait for the end
-                    String violation = violation(true);
+                    String violation = violation(idsBefore);
                     if (violation != null) {
                         throw new FailsSignal(new Fails(violation + ", after rolling back " + dependent.id));
                     }
@@ -368,12 +369,34 @@ final class Model {
         return id;
     }
 
+    /** The first unique or foreign key the rows break, described; null when they break none. */
+    String violation() {
+        return violation(false, Map.of());
+    }
+
     /**
-     * The first unique or foreign key the rows break, described; null when they break none. With {@code immediate},
-     * only the keys checked before the commit: those not deferrable, and foreign keys with an ON DELETE action,
-     * which a rollback checks before it writes.
+     * The first key that a rollback, done in a cascade, breaks before the commit, described; null when it breaks
+     * none: keys that are not deferrable, and foreign keys with an ON DELETE action whose referenced row the
+     * rollback deleted (which a rollback checks before it writes: the action would hit the referring row). A row
+     * the rollback restored to refer to a row missing already waits for the commit, where keys are deferrable.
+     * {@code idsBefore}: the ids of the referenced tables before the rollback.
      */
-    String violation(boolean immediate) {
+    String violation(Map<Table, Set<Integer>> idsBefore) {
+        return violation(true, idsBefore);
+    }
+
+    /** The ids of the tables that foreign keys refer to. */
+    private Map<Table, Set<Integer>> referencedIds() {
+        Map<Table, Set<Integer>> ids = new HashMap<>();
+        for (Table table : List.of(Table.CHILD, Table.NODE)) {
+            Set<Integer> present = new HashSet<>();
+            state.get(table.referenced()).values().forEach(r -> present.add(r.id()));
+            ids.put(table.referenced(), present);
+        }
+        return ids;
+    }
+
+    private String violation(boolean immediate, Map<Table, Set<Integer>> idsBefore) {
         if (!immediate || !schema.deferrableCode()) {
             Map<String, String> codes = new HashMap<>();
             for (Row parent : state.get(Table.PARENT).values()) {
@@ -387,10 +410,16 @@ final class Model {
             if (immediate && schema.deferrableKeys() && action == RandomSchema.DeleteAction.NO_ACTION) {
                 continue;
             }
+            boolean onlyDeleted = immediate && schema.deferrableKeys();
             Set<Integer> ids = new HashSet<>();
             state.get(table.referenced()).values().forEach(r -> ids.add(r.id()));
             for (Row row : state.get(table).values()) {
-                if (row.extra() != null && !ids.contains(Integer.parseInt(row.extra()))) {
+                if (row.extra() == null) {
+                    continue;
+                }
+                int referenced = Integer.parseInt(row.extra());
+                if (!ids.contains(referenced)
+                        && (!onlyDeleted || idsBefore.get(table.referenced()).contains(referenced))) {
                     return table.qualified() + " row " + row.key() + " refers to missing " + row.extra();
                 }
             }
