@@ -1,8 +1,11 @@
 package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -14,6 +17,7 @@ import org.etlrollback.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Who may roll back: a member of etl_rollback_admin with rights on the application's tables, no superuser
@@ -97,7 +101,9 @@ class RollbackRightsIT {
     }
 
     @Test
-    void adminFromWhomRowLevelSecurityHidesRowsIsRefusedRatherThanMisledByTheirAbsence() throws SQLException {
+    void adminFromWhomRowLevelSecurityHidesRowsIsRefusedRatherThanMisledByTheirAbsence(@TempDir Path dir)
+            throws Exception {
+        Path script = dir.resolve("rollback.sql");
         DB.sql("""
                 alter table shop.customers enable row level security;
                 create policy every_row on shop.customers to %1$s using (true);
@@ -111,6 +117,15 @@ class RollbackRightsIT {
                 .hasMessageContaining("row-level security")
                 .hasMessageContaining("customers")
                 .hasMessageContaining("Nothing was changed");
+        assertThat(DB.state(TABLES)).isEqualTo(afterMigration);
+        assertThat(DB.status("m1")).isEqualTo("active");
+
+        // nor does the --sql script, planned by a superuser, restore only what the admin running it can see
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
+        try (Connection c = admin.connect(); Statement s = c.createStatement()) {
+            assertThatThrownBy(() -> s.execute(Files.readString(script).replace("\\set ON_ERROR_STOP on\n", "")))
+                    .hasMessageContaining("row-level security");
+        }
         assertThat(DB.state(TABLES)).isEqualTo(afterMigration);
         assertThat(DB.status("m1")).isEqualTo("active");
     }

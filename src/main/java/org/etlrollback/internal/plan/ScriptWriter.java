@@ -54,6 +54,8 @@ public final class ScriptWriter {
             out.write("-- It restores the rows as they were when it was planned; it does not check for later changes.\n");
             out.write("\\set ON_ERROR_STOP on\nBEGIN;\n");
             out.write("SET LOCAL search_path = pg_catalog, pg_temp;\n");
+            // rows a policy hid from whoever runs it would be left as they are: it fails instead
+            out.write("SET LOCAL row_security = off;\n");
             out.write("SET CONSTRAINTS ALL DEFERRED;\n");
             out.write("INSERT INTO etl_rollback.migration (migration_id, rollback_of) SELECT "
                     + literal(rollbackId) + ", mig FROM etl_rollback.migration WHERE migration_id = "
