@@ -242,19 +242,18 @@ public final class Reverser {
             // rollback waited for among them, whatever isolation the session would default to
             dsl.execute("set transaction isolation level read committed");
             requireTriggersFire(migrationId);
-            // a row that row-level security hides would look absent, and be restored wrongly or not at all: with it
-            // off, a statement that a policy would filter fails instead
-            dsl.execute("set local row_security = off");
-            dsl.execute("set local lock_timeout = {0}", inline(options.lockTimeout().toMillis() + "ms"));
-            // text forms of values (in --sql scripts) that read back exactly anywhere
-            dsl.execute("set local extra_float_digits = 3");
-            dsl.execute("set local datestyle = 'ISO, YMD'");
-            dsl.execute("set local intervalstyle = 'postgres'");
-            dsl.execute("set local bytea_output = 'hex'");
+            // for the transaction, in one round trip:
+            // - row_security off: a row that row-level security hides would look absent, and be restored wrongly or
+            //   not at all; with it off, a statement that a policy would filter fails instead;
+            // - extra_float_digits, datestyle, intervalstyle, bytea_output: text forms of values (in --sql scripts)
+            //   that read back exactly anywhere;
+            // - work_mem, jit: plans sort and hash large sets in one go; compiling them would cost more than it saves
+            dsl.execute("select set_config('row_security', 'off', true), set_config('lock_timeout', {0}, true),"
+                            + " set_config('extra_float_digits', '3', true), set_config('datestyle', 'ISO, YMD', true),"
+                            + " set_config('intervalstyle', 'postgres', true), set_config('bytea_output', 'hex', true),"
+                            + " set_config('work_mem', '128MB', true), set_config('jit', 'off', true)",
+                    inline(options.lockTimeout().toMillis() + "ms"));
             dsl.execute("set constraints all deferred");
-            // plans sort and hash large sets in one go; compiling them would cost more than it saves
-            dsl.execute("set local work_mem = '128MB'");
-            dsl.execute("set local jit = off");
             changeLog.roleThatMayNotRollBack().ifPresent(role -> {
                 throw new EtlRollbackException(ErrorCode.FAILED, "role " + role + " may not roll back "
                         + migrationId + ": only the owner of etl-rollback and members of etl_rollback_admin may"

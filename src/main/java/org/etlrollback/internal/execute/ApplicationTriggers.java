@@ -1,6 +1,7 @@
 package org.etlrollback.internal.execute;
 
 import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.val;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,7 +50,7 @@ public final class ApplicationTriggers {
                                 + " and t.tgname not like 'etl\\_rollback\\_capture\\_%'"
                                 + " and coalesce(pg_partition_root(t.tgrelid), t.tgrelid)::bigint = any({0})"
                                 + " order by (select count(*) from pg_partition_ancestors(t.tgrelid)), 1, 2, 3",
-                        org.jooq.impl.DSL.val(relids))
+                        val(relids))
                 .fetch(r -> new Trigger(r.get(0, Long.class), r.get(1, Long.class), r.get(2, String.class),
                         r.get(3, String.class), r.get(4, String.class), r.get(5, String.class)));
         triggers.forEach(t -> byOid.put(t.oid(), t));
@@ -63,7 +64,7 @@ public final class ApplicationTriggers {
                                 + " where r.ev_type in ('2', '3', '4') and r.ev_enabled <> 'D'"
                                 + " and r.ev_class::bigint = any({0})"
                                 + " order by 1, 2, 3",
-                        org.jooq.impl.DSL.val(relids))
+                        val(relids))
                 .fetch(r -> new Rule(r.get(0, String.class), r.get(1, String.class), r.get(2, String.class),
                         r.get(3, String.class)));
     }
