@@ -11,6 +11,7 @@ import static org.jooq.impl.DSL.table;
 import static org.jooq.impl.DSL.val;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -137,38 +138,62 @@ public final class ChangeLog {
                 .fetch(r -> new LoggedColumn(r.getPosition(), r.getColumnName(), r.getTypeName(),
                         Optional.ofNullable(r.getKeyPosition()), r.getGenerated(), r.getIdentityAlways(),
                         r.getLoggedSince()));
-        LoggedTable table = new LoggedTable(tableId, schema, tracked.get(field(name("c", "relname"), String.class)),
-                tracked.get(qualified), relid, columns);
-        checkShape(table, logged);
-        checkKey(table);
-        return table;
+        LoggedTable shape = new LoggedTable(tableId, schema, tracked.get(field(name("c", "relname"), String.class)),
+                tracked.get(qualified), relid, columns, Map.of());
+        checkShape(shape, logged);
+        return new LoggedTable(shape.tableId(), shape.schema(), shape.name(), shape.qualifiedName(), relid, columns,
+                keyEquality(shape));
     }
 
     /**
-     * The columns the log identifies rows by must still identify them: be the primary key, or a unique key on
-     * non-null columns. Otherwise a restore joined on them could reach several rows, other sessions' among them.
+     * How the index that identifies the rows compares each key column. The columns the log identifies rows by must
+     * still identify them: be the primary key, or a unique key on non-null columns (the primary key is preferred
+     * where both are). Otherwise a restore joined on them could reach several rows, other sessions' among them.
      */
-    private void checkKey(LoggedTable table) {
+    private Map<String, KeyEquality> keyEquality(LoggedTable table) {
         String[] keys = table.keyColumns().stream().map(LoggedColumn::name).toArray(String[]::new);
-        boolean unique = dsl.resultQuery("""
-                        select exists (select from pg_catalog.pg_index i
-                         where i.indrelid = {0}::oid and i.indisunique and i.indisvalid
-                           and i.indpred is null and i.indexprs is null
-                           and array(select a.attname::text
-                                       from unnest(i.indkey) with ordinality k(attnum, ord)
-                                       join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-                                      where k.ord <= i.indnkeyatts
-                                      order by 1)
-                               = array(select k from unnest({1}::text[]) k order by 1)
-                           and not exists (select from pg_catalog.pg_attribute a
-                                            where a.attrelid = i.indrelid and a.attname = any({1}::text[])
-                                              and not a.attnotnull))""",
-                val(table.relid()), val(keys)).fetchSingle(0, Boolean.class);
-        if (!unique) {
+        Map<String, KeyEquality> equality = new HashMap<>();
+        dsl.resultQuery("""
+                        with key_index as (
+                            select i.indrelid, i.indkey, i.indclass, i.indcollation
+                              from pg_catalog.pg_index i
+                             where i.indrelid = {0}::oid and i.indisunique and i.indisvalid
+                               and i.indpred is null and i.indexprs is null
+                               and array(select a.attname::text
+                                           from unnest(i.indkey) with ordinality k(attnum, ord)
+                                           join pg_catalog.pg_attribute a
+                                             on a.attrelid = i.indrelid and a.attnum = k.attnum
+                                          where k.ord <= i.indnkeyatts
+                                          order by 1)
+                                   = array(select k from unnest({1}::text[]) k order by 1)
+                               and not exists (select from pg_catalog.pg_attribute a
+                                                where a.attrelid = i.indrelid and a.attname = any({1}::text[])
+                                                  and not a.attnotnull)
+                             order by i.indisprimary desc, i.indexrelid
+                             limit 1)
+                        select a.attname::text, format('%I.%s', opn.nspname, op.oprname),
+                               case when not co.collisdeterministic
+                                    then format('%I.%I', con.nspname, co.collname) end
+                          from key_index i
+                         cross join lateral unnest(i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[])
+                               with ordinality k(attnum, opclass, coll, ord)
+                          join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                          join pg_catalog.pg_opclass oc on oc.oid = k.opclass
+                          join pg_catalog.pg_amop ao on ao.amopfamily = oc.opcfamily and ao.amopstrategy = 3
+                           and ao.amoplefttype = oc.opcintype and ao.amoprighttype = oc.opcintype
+                          join pg_catalog.pg_operator op on op.oid = ao.amopopr
+                          join pg_catalog.pg_namespace opn on opn.oid = op.oprnamespace
+                          left join pg_catalog.pg_collation co on co.oid = k.coll
+                          left join pg_catalog.pg_namespace con on con.oid = co.collnamespace""",
+                        val(table.relid()), val(keys))
+                .forEach(r -> equality.put(r.get(0, String.class),
+                        new KeyEquality(r.get(1, String.class), Optional.ofNullable(r.get(2, String.class)))));
+        if (equality.isEmpty()) {
             throw new EtlRollbackException(ErrorCode.FAILED, "table " + table.qualifiedName() + " no longer has a"
                     + " primary key or a unique key on non-null columns " + List.of(keys) + ", by which its log"
                     + " identifies rows. Nothing was changed. Track the table again to log it by the key it has now.");
         }
+        return equality;
     }
 
     /**

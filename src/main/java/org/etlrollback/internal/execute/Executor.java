@@ -6,7 +6,6 @@ import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.list;
 import static org.jooq.impl.DSL.name;
-import static org.jooq.impl.DSL.noCondition;
 import static org.jooq.impl.DSL.not;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectOne;
@@ -170,7 +169,8 @@ public final class Executor {
 
     private void update(TablePlan t, Condition states, boolean restoreConflicts, List<Step> steps) {
         TableSql sql = new TableSql(t.table(), t.planTable());
-        List<LoggedColumn> set = sql.columns(c -> !c.isKey() && t.restores(c));
+        // the key too: its index may take the key as it is now for the one before, though their bytes differ
+        List<LoggedColumn> set = sql.columns(t::restores);
         if (set.isEmpty()) {
             return;
         }
@@ -287,10 +287,7 @@ public final class Executor {
 
     /** The log row's key (on the given side) belongs to a plan row that is restored. */
     private static Condition restorable(TableSql sql, String prefix, List<String> allowed) {
-        Condition sameKey = noCondition();
-        for (LoggedColumn k : sql.keys()) {
-            sameKey = sameKey.and(TableSql.image("p", "b", k).eq(TableSql.image("l", prefix, k)));
-        }
+        Condition sameKey = sql.imageKeysMatch("p", "b", "l", prefix);
         Condition keyAbsent = TableSql.image("l", prefix, sql.keys().get(0)).isNull();
         return keyAbsent.or(not(exists(selectOne().from(sql.plan("p"))
                 .where(sameKey).and(field(name("p", "state"), String.class).notIn(allowed)))));

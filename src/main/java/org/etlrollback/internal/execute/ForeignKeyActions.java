@@ -1,8 +1,10 @@
 package org.etlrollback.internal.execute;
 
+import static org.jooq.impl.DSL.condition;
 import static org.jooq.impl.DSL.exists;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.inline;
+import static org.jooq.impl.DSL.keyword;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.noCondition;
 import static org.jooq.impl.DSL.notExists;
@@ -49,7 +51,7 @@ final class ForeignKeyActions {
 
     private record ForeignKey(String name, String schema, String table, String qualifiedName, long relid,
                               long referencedRelid, boolean onDelete, boolean onUpdate, String action,
-                              List<String> columns, List<String> referencedColumns) {
+                              List<String> columns, List<String> referencedColumns, List<String> equalities) {
     }
 
     void check(RollbackPlan plan, boolean restoreConflicts) {
@@ -93,6 +95,11 @@ final class ForeignKeyActions {
                                       order by k.ord),
                                array(select a.attname::text from unnest(c.confkey) with ordinality k(attnum, ord)
                                        join pg_catalog.pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum
+                                      order by k.ord),
+                               array(select format('%I.%s', opn.nspname, op.oprname)
+                                       from unnest(c.conpfeqop) with ordinality k(opr, ord)
+                                       join pg_catalog.pg_operator op on op.oid = k.opr
+                                       join pg_catalog.pg_namespace opn on opn.oid = op.oprnamespace
                                       order by k.ord)
                           from pg_catalog.pg_constraint c
                           join pg_catalog.pg_class r on r.oid = coalesce(pg_partition_root(c.conrelid), c.conrelid)
@@ -104,7 +111,7 @@ final class ForeignKeyActions {
                 .fetch(r -> new ForeignKey(r.get(0, String.class), r.get(1, String.class), r.get(2, String.class),
                         r.get(3, String.class), r.get(4, Long.class), r.get(5, Long.class), r.get(6, Boolean.class),
                         r.get(7, Boolean.class), r.get(8, String.class), List.of(r.get(9, String[].class)),
-                        List.of(r.get(10, String[].class))));
+                        List.of(r.get(10, String[].class)), List.of(r.get(11, String[].class))));
     }
 
     /**
@@ -129,7 +136,9 @@ final class ForeignKeyActions {
         }
         Condition refers = noCondition();
         for (int i = 0; i < fk.columns().size(); i++) {
-            refers = refers.and(field(name("r", fk.columns().get(i))).eq(field(name("t", fk.referencedColumns().get(i)))));
+            // by the key's own equality, which the pinned search_path may not find (citext's)
+            refers = refers.and(condition("{0} operator({1}) {2}", field(name("r", fk.columns().get(i))),
+                    keyword(fk.equalities().get(i)), field(name("t", fk.referencedColumns().get(i)))));
         }
         Select<? extends Record> rows = finalRows(fk, referring, restoreConflicts);
         return dsl.fetchCount(selectOne().from(rows.asTable("r"))

@@ -111,7 +111,8 @@ public final class Planner {
                                 .where(ofMigration).and(TableSql.image("l", "n", firstKey).isNotNull())));
         // One sort over the sides: per key, its first side (row_number() = 1) carries the before-state, and
         // last_value() over the whole partition the after-state.
-        List<Field<?>> keys = sql.keys().stream().<Field<?>>map(k -> field(name("c" + k.position()))).toList();
+        List<Field<?>> keys = sql.keys().stream()
+                .<Field<?>>map(k -> sql.keyValue(k, field(name("c" + k.position())))).toList();
         WindowSpecificationRowsStep byKey = partitionBy(keys).orderBy(field(name("stmt")), field(name("side")));
         WindowSpecification wholeKey = byKey.rowsBetweenUnboundedPreceding().andUnboundedFollowing();
         List<SelectFieldOrAsterisk> ranked = new ArrayList<>();

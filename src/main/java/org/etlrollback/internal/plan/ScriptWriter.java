@@ -72,23 +72,23 @@ public final class ScriptWriter {
                 TableSql sql = new TableSql(t.table(), t.planTable());
                 List<LoggedColumn> keys = sql.keys();
                 rows(out, sql, states, "D", keys, values -> "DELETE FROM " + dsl.render(sql.targetUnaliased())
-                        + " WHERE (" + names(keys) + ") IN (VALUES\n" + values + ");\n");
+                        + " AS t\n USING (VALUES\n" + values + ") AS v(" + names(keys) + ")\n WHERE "
+                        + keyMatch(sql) + ";\n");
             }
             for (TablePlan t : plan.tables()) {
                 TableSql sql = new TableSql(t.table(), t.planTable());
-                List<LoggedColumn> set = sql.columns(c -> !c.isKey() && t.restores(c));
+                // the key too, as the rollback writes it: its bytes may differ from the key's as it is now
+                List<LoggedColumn> set = sql.columns(t::restores);
                 if (set.isEmpty()) {
                     continue;
                 }
                 identityGeneration(out, t, "BY DEFAULT");
                 List<LoggedColumn> cols = new ArrayList<>(sql.keys());
-                cols.addAll(set);
+                set.stream().filter(c -> !c.isKey()).forEach(cols::add);
                 List<String> assignments = set.stream().map(c -> quote(c.name()) + " = v." + quote(c.name())).toList();
-                List<String> keyMatch = sql.keys().stream()
-                        .map(c -> "t." + quote(c.name()) + " = v." + quote(c.name())).toList();
                 rows(out, sql, states, "U", cols, values -> "UPDATE " + dsl.render(sql.targetUnaliased())
                         + " AS t SET " + String.join(", ", assignments) + "\n  FROM (VALUES\n" + values + ") AS v("
-                        + names(cols) + ")\n WHERE " + String.join(" AND ", keyMatch) + ";\n");
+                        + names(cols) + ")\n WHERE " + keyMatch(sql) + ";\n");
                 identityGeneration(out, t, "ALWAYS");
             }
             for (TablePlan t : plan.tables()) {
@@ -147,6 +147,12 @@ public final class ScriptWriter {
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
+    }
+
+    /** The target row {@code t} whose key the values row {@code v} holds, as the key's index compares them. */
+    private String keyMatch(TableSql sql) {
+        return String.join(" AND ", sql.keys().stream()
+                .map(k -> dsl.render(sql.sameKey(k, TableSql.column("t", k), TableSql.column("v", k)))).toList());
     }
 
     private String names(List<LoggedColumn> cols) {

@@ -81,22 +81,47 @@ public final class TableSql {
         return table.columns().stream().filter(filter).toList();
     }
 
-    /** {@code t.k1 = p.<prefix>k1 AND ...} over the key columns. */
+    /** {@code t.k1 = p.<prefix>k1 AND ...} over the key columns, as the key's index compares them. */
     public Condition keyMatches(String targetAlias, String imageAlias, String prefix) {
         Condition c = noCondition();
         for (LoggedColumn k : keys()) {
-            c = c.and(column(targetAlias, k).eq(image(imageAlias, prefix, k)));
+            c = c.and(sameKey(k, column(targetAlias, k), image(imageAlias, prefix, k)));
         }
         return c;
     }
 
-    /** {@code a.<prefixA>k = b.<prefixB>k AND ...} between two positional relations. */
+    /** {@code a.<prefixA>k = b.<prefixB>k AND ...} between two positional relations, as the key's index compares. */
     public Condition imageKeysMatch(String aliasA, String prefixA, String aliasB, String prefixB) {
         Condition c = noCondition();
         for (LoggedColumn k : keys()) {
-            c = c.and(image(aliasA, prefixA, k).eq(image(aliasB, prefixB, k)));
+            c = c.and(sameKey(k, image(aliasA, prefixA, k), image(aliasB, prefixB, k)));
         }
         return c;
+    }
+
+    /** Whether two values of a key column are the same key, by the operator and collation of the key's index. */
+    public Condition sameKey(LoggedColumn key, Field<?> a, Field<?> b) {
+        return condition("{0} operator({1}) {2}", a, keyword(table.equality(key).operator()), keyValue(key, b));
+    }
+
+    /**
+     * A key column's value as the key's index tells values apart, to group, partition or order by: under its
+     * collation where that is not deterministic (the log's columns have the default collation).
+     */
+    public Field<?> keyValue(LoggedColumn key, Field<?> value) {
+        return table.equality(key).collation()
+                .<Field<?>>map(collation -> field("{0} collate {1}", value, keyword(collation)))
+                .orElse(value);
+    }
+
+    /**
+     * Whether two images of the key differ in their bytes, though the key's index may take them for one key
+     * ({@code 1.0} and {@code 1.00}, or {@code 'Ab'} and {@code 'AB'} under citext).
+     */
+    public Condition keyBytesDiffer(String alias, String prefixA, String prefixB) {
+        List<Field<?>> a = keys().stream().<Field<?>>map(k -> image(alias, prefixA, k)).toList();
+        List<Field<?>> b = keys().stream().<Field<?>>map(k -> image(alias, prefixB, k)).toList();
+        return condition("cast(row{0} as record) operator(pg_catalog.*<>) cast(row{1} as record)", row(a), row(b));
     }
 
     /** Whether the target row joined as {@code targetAlias} exists. */
