@@ -88,6 +88,41 @@ class SchemaChangesAfterCaptureIT {
     }
 
     @Test
+    void tableThatAnotherInheritsFromSinceIsRefusedRatherThanGivenTheChildsRows() throws SQLException {
+        DB.sql("""
+                create table sc.special (extra text) inherits (sc.items);
+                insert into sc.special values (11, 'c11', 'n11', 11, 'kept');
+                """);
+        // the capture of sc.items sees the child's rows as sc.items rows: a rollback would put them there
+        DB.tagged("m1", "update sc.items set note = 'changed'; delete from sc.items where id = 11");
+        String items = DB.rows("sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("table sc.items takes part in table inheritance since it was tracked")
+                .hasMessageContaining("Nothing was changed");
+
+        assertThat(DB.rows("sc.items")).isEqualTo(items);
+        assertThat(DB.rows("sc.special")).isEmpty();
+    }
+
+    @Test
+    void tableAttachedAsAPartitionSinceIsRefused() throws SQLException {
+        migrate();
+        String items = DB.rows("sc.items");
+        DB.sql("""
+                create table sc.all_items (id int not null, code text not null, note text, qty int)
+                    partition by range (id);
+                alter table sc.all_items attach partition sc.items for values from (1) to (1000);
+                """);
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("table sc.items takes part in table inheritance since it was tracked");
+
+        assertThat(DB.rows("sc.items")).isEqualTo(items);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
     void columnDroppedIsRefusedUntilTrackedAgainThenTheOtherColumnsAreRolledBack() throws SQLException {
         migrate();
         DB.sql("alter table sc.items drop column qty");

@@ -132,6 +132,7 @@ public final class ChangeLog {
                     + " has been dropped since its changes were logged; its rows cannot be restored");
         }
         long relid = tracked.get(TRACKED_TABLE.RELID);
+        checkNoInheritance(relid, tracked.get(qualified));
         List<LoggedColumn> columns = dsl.selectFrom(TRACKED_COLUMN)
                 .where(TRACKED_COLUMN.TABLE_ID.eq(tableId)).and(TRACKED_COLUMN.DROPPED.isFalse())
                 .orderBy(TRACKED_COLUMN.POSITION)
@@ -143,6 +144,25 @@ public final class ChangeLog {
         checkShape(shape, logged);
         return new LoggedTable(shape.tableId(), shape.schema(), shape.name(), shape.qualifiedName(), relid, columns,
                 keyEquality(shape));
+    }
+
+    /**
+     * A table (not partitioned) that took part in inheritance since it was tracked, which tracking refuses: its
+     * capture logs a child table's rows as its own, and misses the changes made to it through a parent.
+     */
+    private void checkNoInheritance(long relid, String qualifiedName) {
+        boolean inherits = dsl.resultQuery("""
+                        select exists (select from pg_catalog.pg_inherits i
+                                         join pg_catalog.pg_class c on c.oid = {0}::oid
+                                        where c.relkind = 'r' and (i.inhparent = c.oid or i.inhrelid = c.oid))""",
+                        val(relid)).fetchSingle(0, Boolean.class);
+        if (inherits) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "table " + qualifiedName + " takes part in table"
+                    + " inheritance since it was tracked (a table inherits from it, or it from another, or it is a"
+                    + " partition), which etl-rollback does not support: its log may hold a child table's rows as its"
+                    + " own, or miss changes made through a parent, so its rows cannot be restored exactly. Nothing"
+                    + " was changed.");
+        }
     }
 
     /**
