@@ -101,6 +101,19 @@ class KeyEqualityRollbackIT {
     }
 
     @Test
+    void keyBytesWrittenBackThatWouldCascadeToRowsItDoesNotRestoreAreRefused() throws SQLException {
+        DB.sql("create table ke.quotes (id int primary key,"
+                + " amount numeric references ke.prices on update cascade)");
+        DB.tagged("m1", "update ke.prices set amount = 1.00 where amount = 1");
+        DB.sql("insert into ke.quotes values (1, 1.00)");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("1 row(s) of ke.quotes it does not restore refer to");
+
+        assertThat(DB.rows("ke.quotes")).isEqualTo("(1,1.00)");
+    }
+
+    @Test
     void theSqlScriptWritesKeysBackByteForByte(@TempDir Path dir) throws Exception {
         Map<String, String> before = DB.state(TABLES);
         DB.tagged("m1", """

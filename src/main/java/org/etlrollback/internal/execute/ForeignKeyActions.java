@@ -129,10 +129,13 @@ final class ForeignKeyActions {
             List<Field<?>> now = new ArrayList<>();
             List<Field<?>> before = new ArrayList<>();
             for (String c : fk.referencedColumns()) {
-                now.add(field(name("t", c)));
-                before.add(TableSql.image("p", "b", column(parent, c)));
+                LoggedColumn key = column(parent, c);
+                now.add(field("cast({0} as {1})", field(name("t", c)), keyword(key.type())));
+                before.add(TableSql.image("p", "b", key));
             }
-            gone = gone.or(field(name("p", "action")).eq(inline("U")).and(row(now).isDistinctFrom(row(before))));
+            // the action fires when the bytes change, though the value may stay equal (1.0 and 1.00)
+            gone = gone.or(field(name("p", "action")).eq(inline("U")).and(condition(
+                    "cast(row{0} as record) operator(pg_catalog.*<>) cast(row{1} as record)", row(now), row(before))));
         }
         Condition refers = noCondition();
         for (int i = 0; i < fk.columns().size(); i++) {
