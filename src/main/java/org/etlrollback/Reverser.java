@@ -13,8 +13,10 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -25,12 +27,14 @@ import org.etlrollback.internal.changelog.LoggedMigration;
 import org.etlrollback.internal.changelog.LoggedTable;
 import org.etlrollback.internal.database.Database;
 import org.etlrollback.internal.execute.ApplicationTriggers;
+import org.etlrollback.internal.execute.Sequences;
 import org.etlrollback.internal.execute.Executor;
 import org.etlrollback.internal.execute.LogRestore;
 import org.etlrollback.internal.plan.LogWindow;
 import org.etlrollback.internal.plan.Planner;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.ScriptWriter;
+import org.etlrollback.internal.plan.TablePlan;
 import org.etlrollback.internal.verify.Verifier;
 import org.jooq.DSLContext;
 import org.jooq.Name;
@@ -218,6 +222,8 @@ public final class Reverser {
         private final List<String> cascaded = new ArrayList<>();
         private final Optional<String> planSchema;
         private final Set<Name> planTables = new LinkedHashSet<>();
+        /** The tables this run inserted rows back into, by OID: their sequences must stay ahead of those rows. */
+        private final Map<Long, LoggedTable> refilled = new LinkedHashMap<>();
 
         Run(DSLContext dsl, Connection connection, RollbackOptions options, long started,
             Optional<String> planSchema) {
@@ -266,10 +272,12 @@ public final class Reverser {
             if (migration.isEmpty() && changeLog.isBeingWritten(migrationId)) {
                 throw beingWritten(migrationId);
             }
-            return rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
+            RollbackResult result = rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
                     "unknown migration id " + shown(migrationId)
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
                     options.onConflict(), true);
+            new Sequences(dsl).keepAhead(refilled.values());
+            return result;
         }
 
         /**
@@ -376,11 +384,14 @@ public final class Reverser {
                     ? uptoSeq : Math.min(fromSeq, uptoSeq);
             String rollbackId = rollbackId(migration);
             List<TableRollback> counts = plan.tables().stream().map(t -> t.outcome(restoreConflicts)).toList();
+            List<LoggedTable> refilledByPlan = plan.tables().stream()
+                    .filter(t -> t.outcome(restoreConflicts).inserted() > 0).map(TablePlan::table).toList();
             if (top && options.sqlFile().isPresent()) {
                 ApplicationTriggers triggers = new ApplicationTriggers(dsl, tables);
                 new ScriptWriter(dsl).write(options.sqlFile().get(), plan, restoreConflicts, rollbackId, status,
                         undoneAfter, triggers.disabling().stream().map(dsl::render).toList(),
-                        triggers.restoring().stream().map(dsl::render).toList());
+                        triggers.restoring().stream().map(dsl::render).toList(),
+                        new Sequences(dsl).keepingAhead(refilledByPlan).stream().map(dsl::renderInlined).toList());
             }
             if (options.dryRun()) {
                 return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, RollbackResult.Method.NONE,
@@ -396,6 +407,7 @@ public final class Reverser {
             triggers.disable();
             boolean replayed = new Executor(dsl, connection).execute(plan, restoreConflicts, options.progress());
             triggers.restore();
+            refilledByPlan.forEach(t -> refilled.put(t.relid(), t));
             if (options.verify()) {
                 new Verifier(dsl).verify(plan, restoreConflicts);
             }
@@ -433,6 +445,8 @@ public final class Reverser {
             }
             triggers.restore();
             dsl.execute("release savepoint etl_rollback_from_log");
+            changes.get().stream().filter(t -> t.inserts() > 0)
+                    .forEach(t -> refilled.put(t.sql().table().relid(), t.sql().table()));
             handled.add(migration.migrationId());
             handled.add(rollbackId);
             boolean partial = window.fromSeq() > 0;

@@ -149,6 +149,58 @@ class IdentityAndGeneratedColumnsRollbackIT {
                 + " where attrelid = 'ident.tickets'::regclass and attname = 'serial_no'")).isEqualTo("a");
     }
 
+    @Test
+    void tablesTruncatedWithRestartIdentityTakeNewRowsAfterTheRollback() throws SQLException {
+        DB.sql("""
+                create table ident.events (id serial primary key, body text);
+                insert into ident.events (body) select 'e' || g from generate_series(1, 5) g;
+                select etl_rollback.track('ident.events');
+                """);
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                truncate ident.tickets, ident.notes restart identity;
+                insert into ident.tickets (code, qty, price) values ('fresh', 1, 1);
+                """);
+        DB.tagged("m2", "truncate ident.events restart identity");
+
+        RollbackResult events = DB.reverser().rollback("m2");
+        DB.reverser().rollback("m1");
+
+        assertThat(events.method()).isEqualTo(RollbackResult.Method.FROM_LOG);
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        // the next rows draw values past the restored ones, as they would have before the migrations
+        DB.sql("""
+                insert into ident.tickets (code, qty, price) values ('next', 1, 1);
+                insert into ident.notes (ticket_id, body) values (1, 'next');
+                insert into ident.events (body) values ('next');
+                """);
+        assertThat(identities("code = 'next'")).isEqualTo("21 1020 520");
+        assertThat(DB.text("select no::text from ident.notes where body = 'next'")).isEqualTo("11");
+        assertThat(DB.text("select id::text from ident.events where body = 'next'")).isEqualTo("6");
+    }
+
+    @Test
+    void aSequenceAheadOfTheRestoredValuesIsNotMovedBack() throws SQLException {
+        DB.tagged("m1", "delete from ident.notes where no > 8");
+        DB.sql("select setval(pg_get_serial_sequence('ident.notes', 'no'), 100)");
+
+        DB.reverser().rollback("m1");
+
+        assertThat(DB.text("select last_value::text from ident.notes_no_seq")).isEqualTo("100");
+    }
+
+    @Test
+    void sqlScriptMovesSequencesPastTheRowsItInsertsBack(@TempDir Path dir) throws Exception {
+        DB.tagged("m1", "truncate ident.tickets, ident.notes restart identity");
+        Path script = dir.resolve("rollback.sql");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
+
+        DB.runScript(script, "");
+
+        DB.sql("insert into ident.tickets (code, qty, price) values ('next', 1, 1)");
+        assertThat(identities("code = 'next'")).isEqualTo("21 1020 520");
+    }
+
     /** id, serial_no and seat of the matching tickets, ordered by id. */
     private static String identities(String condition) {
         return DB.text("select string_agg(id || ' ' || serial_no || ' ' || seat, ',' order by id)"

@@ -40,10 +40,11 @@ public final class ScriptWriter {
     /**
      * Writes the script. {@code switchOff} and {@code switchBack} are the statements that disable the application's
      * triggers and rules on the plan's tables and set them back, run around the restoring statements as a rollback
-     * runs them.
+     * runs them; {@code sequencesAhead} those that move sequences ahead of the values inserted back, run last.
      */
     public void write(Path file, RollbackPlan plan, boolean restoreConflicts, String rollbackId, String status,
-                      long undoneAfterSeq, List<String> switchOff, List<String> switchBack) {
+                      long undoneAfterSeq, List<String> switchOff, List<String> switchBack,
+                      List<String> sequencesAhead) {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
@@ -99,6 +100,9 @@ public final class ScriptWriter {
                         + " (" + names(cols) + ")" + overriding + " VALUES\n" + values + ";\n");
             }
             for (String statement : switchBack) {
+                out.write(statement + ";\n");
+            }
+            for (String statement : sequencesAhead) {
                 out.write(statement + ";\n");
             }
             out.write("UPDATE etl_rollback.migration SET status = " + literal(status) + ", undone_after_seq = "
