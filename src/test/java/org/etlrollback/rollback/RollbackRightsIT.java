@@ -156,4 +156,22 @@ class RollbackRightsIT {
         assertThat(DB.state(TABLES)).isEqualTo(afterMigration);
         assertThat(DB.status("m1")).isEqualTo("active");
     }
+
+    @Test
+    void adminWithoutRightsOnASequenceRollsBackAndLeavesTheSequenceAsItIs() throws SQLException {
+        DB.sql("""
+                create table shop.events (id serial primary key, body text);
+                insert into shop.events (body) select 'e' || g from generate_series(1, 5) g;
+                select etl_rollback.track('shop.events');
+                grant select, insert, update, delete, truncate on shop.events to %s;
+                """.formatted(admin.user()));
+        String before = DB.rows("shop.events");
+        DB.tagged("m1", "truncate shop.events restart identity");
+
+        RollbackResult result = Reverser.using(admin.dataSource()).rollback("m1");
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(DB.rows("shop.events")).isEqualTo(before);
+        assertThat(DB.text("select last_value || ' ' || is_called from shop.events_id_seq")).isEqualTo("1 false");
+    }
 }
