@@ -35,6 +35,7 @@ import org.etlrollback.internal.plan.Planner;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.ScriptWriter;
 import org.etlrollback.internal.plan.TablePlan;
+import org.etlrollback.internal.plan.UnloggedActions;
 import org.etlrollback.internal.verify.Verifier;
 import org.jooq.DSLContext;
 import org.jooq.Name;
@@ -220,6 +221,8 @@ public final class Reverser {
         /** The migrations this run has rolled back, and the rollbacks it has logged: a cascade leaves them be. */
         private final Set<String> handled = new HashSet<>();
         private final List<String> cascaded = new ArrayList<>();
+        /** What the migrations this run rolls back changed beyond their logs, which it cannot restore. */
+        private final Set<String> warnings = new LinkedHashSet<>();
         private final Optional<String> planSchema;
         private final Set<Name> planTables = new LinkedHashSet<>();
         /** The tables this run inserted rows back into, by OID: their sequences must stay ahead of those rows. */
@@ -340,10 +343,15 @@ public final class Reverser {
             }
             List<LoggedTable> tables = changeLog.tablesChangedBy(migration.mig());
             lock(tables);
+            LogWindow window = new LogWindow(migration.mig(), fromSeq, uptoSeq);
+            for (String warning : new UnloggedActions(dsl).warnings(migration.migrationId(), window, tables)) {
+                if (warnings.add(warning)) {
+                    LOG.warn(warning);
+                }
+            }
             Planner planner = new Planner(dsl, planSchema);
             if (!options.dryRun() && !options.verify() && !(top && options.sqlFile().isPresent())) {
-                Optional<RollbackResult> restored = restoreFromLog(migration, planner.parentsFirst(tables),
-                        new LogWindow(migration.mig(), fromSeq, uptoSeq));
+                Optional<RollbackResult> restored = restoreFromLog(migration, planner.parentsFirst(tables), window);
                 if (restored.isPresent()) {
                     return restored.get();
                 }
@@ -596,7 +604,7 @@ public final class Reverser {
                                       RollbackResult.Method method, boolean verified) {
             return new RollbackResult(migration.migrationId(), rollbackId, outcome, tables,
                     plan == null ? List.of() : plan.conflicts(), plan == null ? 0 : plan.conflictCount(),
-                    cascaded, method, verified, Duration.ofNanos(System.nanoTime() - started));
+                    cascaded, method, verified, List.copyOf(warnings), Duration.ofNanos(System.nanoTime() - started));
         }
 
         private static String format(Duration d) {

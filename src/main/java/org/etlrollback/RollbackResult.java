@@ -15,11 +15,13 @@ import java.util.List;
  * @param cascaded      later migrations rolled back first under {@link ConflictPolicy#CASCADE}, newest first
  * @param method        how the rows were restored
  * @param verified      whether every touched row was checked against its before-image before commit
+ * @param warnings      what the rolled back migrations changed that no rollback restores, one sentence each: rows
+ *                      of tables that are not tracked, changed by the foreign-key actions their changes fired
  * @param duration      wall time
  */
 public record RollbackResult(String migrationId, String rollbackId, Outcome outcome, List<TableRollback> tables,
                              List<Conflict> conflicts, long conflictCount, List<String> cascaded, Method method,
-                             boolean verified, Duration duration) {
+                             boolean verified, List<String> warnings, Duration duration) {
 
     /** At most this many conflicts are listed in a result; {@link #conflictCount()} counts them all. */
     public static final int CONFLICTS_LISTED = 1000;
@@ -56,6 +58,7 @@ public record RollbackResult(String migrationId, String rollbackId, Outcome outc
         tables = List.copyOf(tables);
         conflicts = List.copyOf(conflicts);
         cascaded = List.copyOf(cascaded);
+        warnings = List.copyOf(warnings);
     }
 
     /** Whether no set-based order existed and the inverse statements were replayed one by one. */

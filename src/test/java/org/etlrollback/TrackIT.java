@@ -23,7 +23,12 @@ class TrackIT {
                 CREATE TABLE sales.prices (product_id int NOT NULL, valid_from date NOT NULL, price numeric,
                                            UNIQUE (product_id, valid_from));
                 CREATE TABLE sales.audit (at timestamptz, note text);
-                CREATE TABLE public."Mixed Case" (id int PRIMARY KEY)""");
+                CREATE TABLE public."Mixed Case" (id int PRIMARY KEY);
+                CREATE TABLE sales.accounts (id int PRIMARY KEY, code text NOT NULL UNIQUE);
+                CREATE TABLE sales.cards (id int PRIMARY KEY, account_id int REFERENCES sales.accounts ON DELETE CASCADE);
+                CREATE TABLE sales.statements (id int PRIMARY KEY,
+                                               account_code text REFERENCES sales.accounts (code) ON UPDATE SET NULL);
+                CREATE TABLE sales.payments (id int PRIMARY KEY, account_id int REFERENCES sales.accounts)""");
     }
 
     private static List<String> trackedTables() {
@@ -47,6 +52,24 @@ class TrackIT {
         UntrackResult untracked = ETL_ROLLBACK.untrack("sales.prices", "public.\"Mixed Case\"", "sales.products");
         assertThat(untracked.tables()).containsExactlyElementsOf(result.tables());
         assertThat(trackedTables()).isEmpty();
+    }
+
+    @Test
+    void trackingATableWarnsOfEachUntrackedTableWhoseForeignKeyActionsItsChangesWouldFire() {
+        TrackResult alone = ETL_ROLLBACK.track("sales.accounts");
+        ETL_ROLLBACK.untrack("sales.accounts");
+        TrackResult together = ETL_ROLLBACK.track("sales.accounts", "sales.cards", "sales.statements");
+        ETL_ROLLBACK.untrack("sales.accounts", "sales.cards", "sales.statements");
+
+        // sales.payments refers without an action: a delete it refers to fails rather than changing it
+        assertThat(alone.warnings()).containsExactly(
+                "sales.cards refers to sales.accounts by foreign key cards_account_id_fkey (ON DELETE CASCADE) and is"
+                        + " not tracked: what that action does to its rows in a migration is not logged, and no"
+                        + " rollback restores it. Track sales.cards too.",
+                "sales.statements refers to sales.accounts by foreign key statements_account_code_fkey (ON UPDATE SET"
+                        + " NULL) and is not tracked: what that action does to its rows in a migration is not logged,"
+                        + " and no rollback restores it. Track sales.statements too.");
+        assertThat(together.warnings()).isEmpty();
     }
 
     @Test

@@ -181,6 +181,7 @@ final class RollbackCommand implements Callable<Integer> {
         if (r.verified()) {
             s.append("verified: every restored row equals its before-image\n");
         }
+        r.warnings().forEach(w -> s.append("warning: ").append(w).append('\n'));
         boolean changed = r.outcome() == RollbackResult.Outcome.ROLLED_BACK
                 || r.outcome() == RollbackResult.Outcome.PARTIALLY_ROLLED_BACK;
         s.append(String.format(Locale.ROOT, "%d row(s) %s in %.3f s%n", r.rowsRestored(),
@@ -217,6 +218,7 @@ final class RollbackCommand implements Callable<Integer> {
         doc.put("method", r.method().name().toLowerCase(Locale.ROOT));
         doc.put("replayed", r.replayed());
         doc.put("verified", r.verified());
+        doc.put("warnings", r.warnings());
         doc.put("duration_ms", r.duration().toMillis());
         return Json.document(doc);
     }

@@ -39,6 +39,7 @@ final class TrackCommand implements Callable<Integer> {
     public Integer call() {
         TrackResult result = main.etlRollback().track(tables.toArray(String[]::new));
         result.tables().forEach(table -> spec.commandLine().getOut().println("tracking " + table));
+        result.warnings().forEach(warning -> spec.commandLine().getOut().println("warning: " + warning));
         return 0;
     }
 }

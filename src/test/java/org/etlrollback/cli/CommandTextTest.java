@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -17,6 +18,8 @@ import org.etlrollback.EtlRollbackException;
 import org.etlrollback.MigrationDetail;
 import org.etlrollback.MigrationSummary;
 import org.etlrollback.MigrationSummary.Status;
+import org.etlrollback.RollbackResult;
+import org.etlrollback.TableRollback;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -155,5 +158,21 @@ class CommandTextTest {
                 "  old_2  last active " + TextFormat.time(T0.minusDays(2)) + "  1 log row",
                 "kept 1 migration as old as that, with the reason:",
                 "  old_3  last active " + TextFormat.time(T0.minusDays(1)) + ": an open transaction is still writing it");
+    }
+
+    @Test
+    void rollbackTextAndJsonSayWhatTheRollbackCannotRestore() throws IOException {
+        RollbackResult result = new RollbackResult("load_1", "rollback:load_1", RollbackResult.Outcome.ROLLED_BACK,
+                List.of(new TableRollback("shop.customers", 0, 0, 1, 0, 0)), List.of(), 0, List.of(),
+                RollbackResult.Method.PLANNED, true, List.of("load_1 deleted 1 row(s) of shop.customers, and ..."),
+                Duration.ofMillis(1500));
+
+        List<String> lines = RollbackCommand.text(result).lines().toList();
+        JsonNode json = new ObjectMapper().readTree(RollbackCommand.json(result));
+
+        assertThat(lines).containsSubsequence("verified: every restored row equals its before-image",
+                "warning: load_1 deleted 1 row(s) of shop.customers, and ...", "1 row(s) restored in 1.500 s");
+        assertThat(json.get("warnings")).hasSize(1);
+        assertThat(json.get("warnings").get(0).asText()).isEqualTo("load_1 deleted 1 row(s) of shop.customers, and ...");
     }
 }

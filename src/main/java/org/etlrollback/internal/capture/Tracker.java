@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 import org.etlrollback.TrackResult;
 import org.etlrollback.UntrackResult;
@@ -37,20 +38,59 @@ public final class Tracker {
 
     /** Tracks the tables (names as in SQL, e.g. {@code public.customers}); returns their qualified names. */
     public TrackResult track(List<String> tables) {
-        List<String> tracked = callForEach("track", tables, "Nothing was tracked.");
+        List<String> warnings = new ArrayList<>();
+        List<String> tracked = callForEach("track", tables, "Nothing was tracked.",
+                (dsl, names) -> warnings.addAll(untrackedReferringTables(dsl, names)));
         LOG.info("Tracking {} in {}", String.join(", ", tracked), database.description());
-        return new TrackResult(tracked);
+        warnings.forEach(LOG::warn);
+        return new TrackResult(tracked, warnings);
+    }
+
+    /**
+     * The tables not tracked that refer to one of the tracked ones by a foreign key with an action, one sentence
+     * each: a tagged delete (or change of a referenced value) fires the action on their rows, and nothing logs that.
+     */
+    private static List<String> untrackedReferringTables(DSLContext dsl, List<String> tracked) {
+        // the rest of the transaction only reads the catalog: every name resolved in pg_catalog
+        Database.pinSearchPath(dsl);
+        return dsl.resultQuery("""
+                        select format('%I.%I', n.nspname, r.relname) || ' refers to ' || t.table_name
+                               || ' by foreign key ' || quote_ident(c.conname) || ' ('
+                               || concat_ws(', ', case c.confdeltype when 'c' then 'ON DELETE CASCADE'
+                                                                     when 'n' then 'ON DELETE SET NULL'
+                                                                     when 'd' then 'ON DELETE SET DEFAULT' end,
+                                                  case c.confupdtype when 'c' then 'ON UPDATE CASCADE'
+                                                                     when 'n' then 'ON UPDATE SET NULL'
+                                                                     when 'd' then 'ON UPDATE SET DEFAULT' end)
+                               || ') and is not tracked: what that action does to its rows in a migration is not'
+                               || ' logged, and no rollback restores it. Track '
+                               || format('%I.%I', n.nspname, r.relname) || ' too.'
+                          from pg_catalog.pg_constraint c
+                          join etl_rollback.tracked_table t on t.untracked_at is null and t.table_name = any({0})
+                           and t.relid = coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint
+                          join pg_catalog.pg_class r on r.oid = coalesce(pg_partition_root(c.conrelid), c.conrelid)
+                          join pg_catalog.pg_namespace n on n.oid = r.relnamespace
+                         where c.contype = 'f' and c.conparentid = 0
+                           and (c.confdeltype in ('c', 'n', 'd') or c.confupdtype in ('c', 'n', 'd'))
+                           and not exists (select from etl_rollback.tracked_table u
+                                            where u.relid = r.oid::bigint and u.untracked_at is null)
+                         order by 1""", val(tracked.toArray(String[]::new)))
+                .fetch(0, String.class);
     }
 
     /** Untracks the tables; their logs stay. Returns their qualified names. */
     public UntrackResult untrack(List<String> tables) {
-        List<String> untracked = callForEach("untrack", tables, "Nothing was untracked.");
+        List<String> untracked = callForEach("untrack", tables, "Nothing was untracked.", (dsl, names) -> { });
         LOG.info("No longer tracking {} in {}", String.join(", ", untracked), database.description());
         return new UntrackResult(untracked);
     }
 
-    /** Calls etl_rollback.FUNCTION(table) for each table, in one transaction; returns what each call returned. */
-    private List<String> callForEach(String functionName, List<String> tables, String outcome) {
+    /**
+     * Calls etl_rollback.FUNCTION(table) for each table, then {@code after} with what the calls returned, in one
+     * transaction; returns what each call returned.
+     */
+    private List<String> callForEach(String functionName, List<String> tables, String outcome,
+                                     BiConsumer<DSLContext, List<String>> after) {
         List<String> results = new ArrayList<>(tables.size());
         try (Connection connection = database.connect()) {
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
@@ -63,6 +103,7 @@ public final class Tracker {
                         throw new TableFailure(table, e);
                     }
                 }
+                after.accept(trx.dsl(), results);
             });
             return results;
         } catch (TableFailure e) {
