@@ -25,9 +25,11 @@ class TrackIT {
                 CREATE TABLE sales.audit (at timestamptz, note text);
                 CREATE TABLE public."Mixed Case" (id int PRIMARY KEY);
                 CREATE TABLE sales.accounts (id int PRIMARY KEY, code text NOT NULL UNIQUE);
-                CREATE TABLE sales.cards (id int PRIMARY KEY, account_id int REFERENCES sales.accounts ON DELETE CASCADE);
+                CREATE TABLE sales.cards (id int PRIMARY KEY,
+                                          account_id int REFERENCES sales.accounts ON DELETE CASCADE);
                 CREATE TABLE sales.statements (id int PRIMARY KEY,
-                                               account_code text REFERENCES sales.accounts (code) ON UPDATE SET NULL);
+                                               account_code text REFERENCES sales.accounts (code)
+                                                                 ON UPDATE SET NULL);
                 CREATE TABLE sales.payments (id int PRIMARY KEY, account_id int REFERENCES sales.accounts)""");
     }
 

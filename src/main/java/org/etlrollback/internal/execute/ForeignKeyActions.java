@@ -12,7 +12,6 @@ import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.table;
-import static org.jooq.impl.DSL.val;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +21,7 @@ import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.changelog.LoggedTable;
+import org.etlrollback.internal.plan.ForeignKey;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.TablePlan;
 import org.etlrollback.internal.plan.TableSql;
@@ -49,15 +49,10 @@ final class ForeignKeyActions {
         this.dsl = dsl;
     }
 
-    private record ForeignKey(String name, String schema, String table, String qualifiedName, long relid,
-                              long referencedRelid, boolean onDelete, boolean onUpdate, String action,
-                              List<String> columns, List<String> referencedColumns, List<String> equalities) {
-    }
-
     void check(RollbackPlan plan, boolean restoreConflicts) {
         Map<Long, TablePlan> byRelid = new HashMap<>();
         plan.tables().forEach(t -> byRelid.put(t.table().relid(), t));
-        for (ForeignKey fk : foreignKeysReferring(byRelid.keySet().toArray(Long[]::new))) {
+        for (ForeignKey fk : foreignKeysReferring(List.copyOf(byRelid.keySet()))) {
             TablePlan referenced = byRelid.get(fk.referencedRelid());
             long referring = referringRows(fk, referenced, byRelid.get(fk.relid()), restoreConflicts);
             if (referring > 0) {
@@ -65,7 +60,7 @@ final class ForeignKeyActions {
                         + " refused: it would delete rows of " + referenced.table().qualifiedName()
                         + " (or change their " + fk.referencedColumns() + ") that " + referring + " row(s) of "
                         + fk.qualifiedName() + " it does not restore refer to, and foreign key " + fk.name() + " ("
-                        + fk.action() + ") would change those rows too. Nothing was changed. Roll back or change the"
+                        + fk.actions() + ") would change those rows too. Nothing was changed. Roll back or change the"
                         + " referring rows first.");
             }
         }
@@ -73,45 +68,13 @@ final class ForeignKeyActions {
 
     /** Whether a foreign key with an action refers to one of the tables. */
     static boolean anyReferring(DSLContext dsl, List<LoggedTable> tables) {
-        return !new ForeignKeyActions(dsl)
-                .foreignKeysReferring(tables.stream().map(LoggedTable::relid).toArray(Long[]::new)).isEmpty();
+        return !new ForeignKeyActions(dsl).foreignKeysReferring(tables.stream().map(LoggedTable::relid).toList())
+                .isEmpty();
     }
 
-    /** The foreign keys with an action that refer to one of the tables (partitioned tables by their root). */
-    private List<ForeignKey> foreignKeysReferring(Long[] relids) {
-        return dsl.resultQuery("""
-                        select c.conname::text, n.nspname::text, r.relname::text, format('%I.%I', n.nspname, r.relname),
-                               coalesce(pg_partition_root(c.conrelid), c.conrelid)::bigint,
-                               coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint,
-                               c.confdeltype in ('c', 'n', 'd'), c.confupdtype in ('c', 'n', 'd'),
-                               concat_ws(', ', case c.confdeltype when 'c' then 'ON DELETE CASCADE'
-                                                                  when 'n' then 'ON DELETE SET NULL'
-                                                                  when 'd' then 'ON DELETE SET DEFAULT' end,
-                                               case c.confupdtype when 'c' then 'ON UPDATE CASCADE'
-                                                                  when 'n' then 'ON UPDATE SET NULL'
-                                                                  when 'd' then 'ON UPDATE SET DEFAULT' end),
-                               array(select a.attname::text from unnest(c.conkey) with ordinality k(attnum, ord)
-                                       join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
-                                      order by k.ord),
-                               array(select a.attname::text from unnest(c.confkey) with ordinality k(attnum, ord)
-                                       join pg_catalog.pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum
-                                      order by k.ord),
-                               array(select format('%I.%s', opn.nspname, op.oprname)
-                                       from unnest(c.conpfeqop) with ordinality k(opr, ord)
-                                       join pg_catalog.pg_operator op on op.oid = k.opr
-                                       join pg_catalog.pg_namespace opn on opn.oid = op.oprnamespace
-                                      order by k.ord)
-                          from pg_catalog.pg_constraint c
-                          join pg_catalog.pg_class r on r.oid = coalesce(pg_partition_root(c.conrelid), c.conrelid)
-                          join pg_catalog.pg_namespace n on n.oid = r.relnamespace
-                         where c.contype = 'f' and c.conparentid = 0
-                           and coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint = any({0})
-                           and (c.confdeltype in ('c', 'n', 'd') or c.confupdtype in ('c', 'n', 'd'))
-                         order by 1""", val(relids))
-                .fetch(r -> new ForeignKey(r.get(0, String.class), r.get(1, String.class), r.get(2, String.class),
-                        r.get(3, String.class), r.get(4, Long.class), r.get(5, Long.class), r.get(6, Boolean.class),
-                        r.get(7, Boolean.class), r.get(8, String.class), List.of(r.get(9, String[].class)),
-                        List.of(r.get(10, String[].class)), List.of(r.get(11, String[].class))));
+    /** The foreign keys with an action that refer to one of the tables. */
+    private List<ForeignKey> foreignKeysReferring(List<Long> relids) {
+        return ForeignKey.referringTo(dsl, relids).stream().filter(ForeignKey::hasAction).toList();
     }
 
     /**
@@ -122,10 +85,10 @@ final class ForeignKeyActions {
         TableSql parent = new TableSql(referenced.table(), referenced.planTable());
         Condition restoredP = restoredIn("p", restoreConflicts);
         Condition gone = noCondition();
-        if (fk.onDelete()) {
+        if (fk.onDelete().isPresent()) {
             gone = gone.or(field(name("p", "action")).eq(inline("D")));
         }
-        if (fk.onUpdate()) {
+        if (fk.onUpdate().isPresent()) {
             List<Field<?>> now = new ArrayList<>();
             List<Field<?>> before = new ArrayList<>();
             for (String c : fk.referencedColumns()) {

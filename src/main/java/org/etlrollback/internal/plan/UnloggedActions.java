@@ -1,17 +1,19 @@
 package org.etlrollback.internal.plan;
 
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
 import static org.jooq.impl.DSL.condition;
 import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.sum;
-import static org.jooq.impl.DSL.val;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.etlrollback.internal.changelog.LoggedColumn;
@@ -33,10 +35,6 @@ public final class UnloggedActions {
         this.dsl = dsl;
     }
 
-    private record ForeignKey(String name, String referring, long referencedRelid, String onDelete, String onUpdate,
-                              List<String> referencedColumns) {
-    }
-
     /** One sentence per foreign key of an untracked table that the migration's changes in the window fired. */
     public List<String> warnings(String migrationId, LogWindow window, List<LoggedTable> tables) {
         List<ForeignKey> foreignKeys = untrackedForeignKeysTo(tables);
@@ -51,52 +49,41 @@ public final class UnloggedActions {
             long truncated = rows(window, referenced, "T");
             long deleted = rows(window, referenced, "D");
             String unrestored = ": those changes were not logged, and no rollback of " + migrationId
-                    + " restores them. Track " + fk.referring() + " too to have such changes logged.";
+                    + " restores them. Track " + fk.qualifiedName() + " too to have such changes logged.";
             if (truncated > 0) {
                 // a table others refer to is truncated only with them (TRUNCATE ... CASCADE, or all named at once)
-                warnings.add(migrationId + " truncated " + referenced.qualifiedName() + ", and " + fk.referring()
-                        + ", which refers to it by foreign key " + fk.name() + " and is not tracked, was truncated"
-                        + " with it" + unrestored);
-            } else if (deleted > 0 && fk.onDelete() != null) {
+                warnings.add(migrationId + " truncated " + referenced.qualifiedName() + ", and "
+                        + fk.qualifiedName() + ", which refers to it by foreign key " + fk.name()
+                        + " and is not tracked, was truncated with it" + unrestored);
+            } else if (deleted > 0 && fk.onDelete().isPresent()) {
                 warnings.add(migrationId + " deleted " + deleted + " row(s) of " + referenced.qualifiedName()
-                        + ", and foreign key " + fk.name() + " (" + fk.onDelete() + ") of " + fk.referring()
-                        + ", which is not tracked, changed any rows of it that referred to them" + unrestored);
+                        + ", and foreign key " + fk.name() + " (" + fk.onDelete().get() + ") of "
+                        + fk.qualifiedName() + ", which is not tracked, changed any rows of it that referred to them"
+                        + unrestored);
             }
-            if (fk.onUpdate() != null && changedReferencedValues(window, referenced, fk.referencedColumns())) {
+            if (fk.onUpdate().isPresent() && changedReferencedValues(window, referenced, fk.referencedColumns())) {
                 warnings.add(migrationId + " changed the values of " + fk.referencedColumns() + " in rows of "
-                        + referenced.qualifiedName() + ", and foreign key " + fk.name() + " (" + fk.onUpdate()
-                        + ") of " + fk.referring() + ", which is not tracked, changed any rows of it that referred"
-                        + " to them" + unrestored);
+                        + referenced.qualifiedName() + ", and foreign key " + fk.name() + " ("
+                        + fk.onUpdate().get() + ") of " + fk.qualifiedName() + ", which is not tracked, changed any"
+                        + " rows of it that referred to them" + unrestored);
             }
         }
         return warnings;
     }
 
     /**
-     * The foreign keys of tables not tracked that refer to one of the tables (partitioned ones by their root), and
-     * their actions; a foreign key without one counts for TRUNCATE ... CASCADE.
+     * The foreign keys of tables not tracked that refer to one of the tables, with an action or not: one without
+     * counts for TRUNCATE ... CASCADE.
      */
     private List<ForeignKey> untrackedForeignKeysTo(List<LoggedTable> tables) {
-        return dsl.resultQuery("""
-                        select c.conname::text, format('%I.%I', n.nspname, r.relname),
-                               coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint,
-                               case c.confdeltype when 'c' then 'ON DELETE CASCADE' when 'n' then 'ON DELETE SET NULL'
-                                                  when 'd' then 'ON DELETE SET DEFAULT' end,
-                               case c.confupdtype when 'c' then 'ON UPDATE CASCADE' when 'n' then 'ON UPDATE SET NULL'
-                                                  when 'd' then 'ON UPDATE SET DEFAULT' end,
-                               array(select a.attname::text from unnest(c.confkey) with ordinality k(attnum, ord)
-                                       join pg_catalog.pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum
-                                      order by k.ord)
-                          from pg_catalog.pg_constraint c
-                          join pg_catalog.pg_class r on r.oid = coalesce(pg_partition_root(c.conrelid), c.conrelid)
-                          join pg_catalog.pg_namespace n on n.oid = r.relnamespace
-                         where c.contype = 'f' and c.conparentid = 0
-                           and coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint = any({0})
-                           and not exists (select from etl_rollback.tracked_table t
-                                            where t.relid = r.oid::bigint and t.untracked_at is null)
-                         order by 2, 1""", val(tables.stream().map(LoggedTable::relid).toArray(Long[]::new)))
-                .fetch(r -> new ForeignKey(r.get(0, String.class), r.get(1, String.class), r.get(2, Long.class),
-                        r.get(3, String.class), r.get(4, String.class), List.of(r.get(5, String[].class))));
+        List<ForeignKey> foreignKeys = ForeignKey.referringTo(dsl,
+                tables.stream().map(LoggedTable::relid).toList());
+        if (foreignKeys.isEmpty()) {
+            return foreignKeys;
+        }
+        Set<Long> tracked = new HashSet<>(dsl.select(TRACKED_TABLE.RELID).from(TRACKED_TABLE)
+                .where(TRACKED_TABLE.UNTRACKED_AT.isNull()).fetch(TRACKED_TABLE.RELID));
+        return foreignKeys.stream().filter(fk -> !tracked.contains(fk.relid())).toList();
     }
 
     /** How many rows the migration's statements of one kind changed in the table within the window. */
