@@ -1,5 +1,6 @@
 package org.etlrollback.internal.capture;
 
+import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
 import static org.jooq.impl.DSL.function;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.val;
@@ -8,11 +9,13 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 import org.etlrollback.TrackResult;
 import org.etlrollback.UntrackResult;
 import org.etlrollback.internal.database.Database;
+import org.etlrollback.internal.database.ForeignKey;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.SQLDialect;
@@ -50,32 +53,21 @@ public final class Tracker {
      * The tables not tracked that refer to one of the tracked ones by a foreign key with an action, one sentence
      * each: a tagged delete (or change of a referenced value) fires the action on their rows, and nothing logs that.
      */
-    private static List<String> untrackedReferringTables(DSLContext dsl, List<String> tracked) {
+    private static List<String> untrackedReferringTables(DSLContext dsl, List<String> names) {
         // the rest of the transaction only reads the catalog: every name resolved in pg_catalog
         Database.pinSearchPath(dsl);
-        return dsl.resultQuery("""
-                        select format('%I.%I', n.nspname, r.relname) || ' refers to ' || t.table_name
-                               || ' by foreign key ' || quote_ident(c.conname) || ' ('
-                               || concat_ws(', ', case c.confdeltype when 'c' then 'ON DELETE CASCADE'
-                                                                     when 'n' then 'ON DELETE SET NULL'
-                                                                     when 'd' then 'ON DELETE SET DEFAULT' end,
-                                                  case c.confupdtype when 'c' then 'ON UPDATE CASCADE'
-                                                                     when 'n' then 'ON UPDATE SET NULL'
-                                                                     when 'd' then 'ON UPDATE SET DEFAULT' end)
-                               || ') and is not tracked: what that action does to its rows in a migration is not'
-                               || ' logged, and no rollback restores it. Track '
-                               || format('%I.%I', n.nspname, r.relname) || ' too.'
-                          from pg_catalog.pg_constraint c
-                          join etl_rollback.tracked_table t on t.untracked_at is null and t.table_name = any({0})
-                           and t.relid = coalesce(pg_partition_root(c.confrelid), c.confrelid)::bigint
-                          join pg_catalog.pg_class r on r.oid = coalesce(pg_partition_root(c.conrelid), c.conrelid)
-                          join pg_catalog.pg_namespace n on n.oid = r.relnamespace
-                         where c.contype = 'f' and c.conparentid = 0
-                           and (c.confdeltype in ('c', 'n', 'd') or c.confupdtype in ('c', 'n', 'd'))
-                           and not exists (select from etl_rollback.tracked_table u
-                                            where u.relid = r.oid::bigint and u.untracked_at is null)
-                         order by 1""", val(tracked.toArray(String[]::new)))
-                .fetch(0, String.class);
+        Map<Long, String> tracked = dsl.select(TRACKED_TABLE.RELID, TRACKED_TABLE.TABLE_NAME).from(TRACKED_TABLE)
+                .where(TRACKED_TABLE.UNTRACKED_AT.isNull())
+                .fetchMap(TRACKED_TABLE.RELID, TRACKED_TABLE.TABLE_NAME);
+        List<Long> asked = tracked.entrySet().stream().filter(t -> names.contains(t.getValue()))
+                .map(Map.Entry::getKey).toList();
+        return ForeignKey.referringTo(dsl, asked).stream()
+                .filter(fk -> fk.hasAction() && !tracked.containsKey(fk.relid()))
+                .map(fk -> fk.qualifiedName() + " refers to " + tracked.get(fk.referencedRelid()) + " by foreign key "
+                        + fk.name() + " (" + fk.actions() + ") and is not tracked: what that action does to its rows"
+                        + " in a migration is not logged, and no rollback restores it. Track " + fk.qualifiedName()
+                        + " too.")
+                .toList();
     }
 
     /** Untracks the tables; their logs stay. Returns their qualified names. */

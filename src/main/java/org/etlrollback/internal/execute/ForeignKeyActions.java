@@ -21,7 +21,7 @@ import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.changelog.LoggedTable;
-import org.etlrollback.internal.plan.ForeignKey;
+import org.etlrollback.internal.database.ForeignKey;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.TablePlan;
 import org.etlrollback.internal.plan.TableSql;

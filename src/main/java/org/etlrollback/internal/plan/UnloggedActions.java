@@ -18,6 +18,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.changelog.LoggedTable;
+import org.etlrollback.internal.database.ForeignKey;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 

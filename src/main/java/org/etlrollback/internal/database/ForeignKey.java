@@ -1,4 +1,4 @@
-package org.etlrollback.internal.plan;
+package org.etlrollback.internal.database;
 
 import static org.jooq.impl.DSL.val;
 
