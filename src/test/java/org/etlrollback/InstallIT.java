@@ -53,7 +53,7 @@ class InstallIT {
 
         assertThat(result.freshInstall()).isTrue();
         assertThat(result.previousSchemaVersion()).isNull();
-        assertThat(result.schemaVersion()).isEqualTo("1");
+        assertThat(result.schemaVersion()).isEqualTo("2");
         assertThat((long) result.scriptsApplied()).isEqualTo(scriptsInDbMigration());
         assertThat(db.dsl().fetchValue("SELECT to_regclass('etl_rollback.flyway_schema_history')::text"))
                 .isEqualTo("etl_rollback.flyway_schema_history");
@@ -72,7 +72,7 @@ class InstallIT {
 
         assertThat(again.upToDate()).isTrue();
         assertThat(again.scriptsApplied()).isZero();
-        assertThat(again.schemaVersion()).isEqualTo("1").isEqualTo(again.previousSchemaVersion());
+        assertThat(again.schemaVersion()).isEqualTo("2").isEqualTo(again.previousSchemaVersion());
         assertThat(history("etl_rollback").intoMaps()).isEqualTo(before);
     }
 
@@ -91,7 +91,7 @@ class InstallIT {
         InstallResult result = etlRollback.install();
 
         assertThat(result.scriptsApplied()).isEqualTo(1);
-        assertThat(result.schemaVersion()).isEqualTo("1").isEqualTo(result.previousSchemaVersion());
+        assertThat(result.schemaVersion()).isEqualTo("2").isEqualTo(result.previousSchemaVersion());
         db.dsl().execute("""
                 SET etl_rollback.migration_id = 'after_reinstall';
                 UPDATE public.accounts SET balance = 20 WHERE id = 1;

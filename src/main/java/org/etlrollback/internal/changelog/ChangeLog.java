@@ -6,7 +6,9 @@ import static org.etlrollback.internal.schema.Tables.STATEMENT;
 import static org.etlrollback.internal.schema.Tables.TRACKED_COLUMN;
 import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
 import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.lateral;
 import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.table;
 import static org.jooq.impl.DSL.val;
 
@@ -22,7 +24,6 @@ import org.etlrollback.internal.schema.tables.records.MigrationRecord;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Record;
-import org.jooq.impl.DSL;
 
 /**
  * Reads the change log's catalog: migrations, the tables they changed and how those tables are logged.
@@ -99,8 +100,11 @@ public final class ChangeLog {
      * was dropped, or whose columns changed since the log was written without being tracked again.
      */
     public List<LoggedTable> tablesChangedBy(int mig) {
-        List<Integer> tableIds = dsl.selectDistinct(STATEMENT.TABLE_ID).from(STATEMENT)
-                .where(STATEMENT.MIG.eq(mig)).orderBy(STATEMENT.TABLE_ID).fetch(STATEMENT.TABLE_ID);
+        // one probe of the migration's statements per table ever tracked, however many statements it has
+        List<Integer> tableIds = dsl.select(TRACKED_TABLE.TABLE_ID).from(TRACKED_TABLE)
+                .crossJoin(lateral(selectOne().from(STATEMENT)
+                        .where(STATEMENT.MIG.eq(mig)).and(STATEMENT.TABLE_ID.eq(TRACKED_TABLE.TABLE_ID)).limit(1)))
+                .orderBy(TRACKED_TABLE.TABLE_ID).fetch(TRACKED_TABLE.TABLE_ID);
         List<LoggedTable> tables = new ArrayList<>();
         for (int tableId : tableIds) {
             LoggedTable table = loggedTable(tableId);
@@ -213,8 +217,9 @@ public final class ChangeLog {
      * the table (and logged from the next track on) after the migration changed it has no before-image there.
      */
     private void checkColumnsLogged(int mig, LoggedTable table) {
-        Long firstStmt = dsl.select(DSL.min(STATEMENT.STMT)).from(STATEMENT)
+        Long firstStmt = dsl.select(STATEMENT.STMT).from(STATEMENT)
                 .where(STATEMENT.MIG.eq(mig)).and(STATEMENT.TABLE_ID.eq(table.tableId()))
+                .orderBy(STATEMENT.STMT).limit(1)
                 .fetchSingle().value1();
         List<String> unlogged = table.columns().stream()
                 .filter(c -> c.loggedSince() > firstStmt)

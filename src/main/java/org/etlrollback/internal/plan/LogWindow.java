@@ -2,8 +2,6 @@ package org.etlrollback.internal.plan;
 
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
 import static org.jooq.impl.DSL.field;
-import static org.jooq.impl.DSL.max;
-import static org.jooq.impl.DSL.min;
 import static org.jooq.impl.DSL.name;
 import static org.jooq.impl.DSL.select;
 import static org.jooq.impl.DSL.selectOne;
@@ -29,8 +27,13 @@ public record LogWindow(int mig, long fromSeq, long uptoSeq) {
         Field<Long> seq = field(name("l", "seq"), Long.class);
         Condition ofTable = STATEMENT.TABLE_ID.eq(sql.table().tableId()).and(STATEMENT.STMT.le(uptoSeq));
         Condition ofStatements = STATEMENT.MIG.eq(mig).and(ofTable);
-        Record2<Long, Long> range = dsl.select(min(STATEMENT.STMT), max(STATEMENT.STMT)).from(STATEMENT)
-                .where(ofStatements).fetchSingle();
+        // the first and the last by the index on (mig, table_id, stmt), whatever the statistics say
+        Record2<Long, Long> range = dsl.select(
+                        field(select(STATEMENT.STMT).from(STATEMENT).where(ofStatements)
+                                .orderBy(STATEMENT.STMT).limit(1)),
+                        field(select(STATEMENT.STMT).from(STATEMENT).where(ofStatements)
+                                .orderBy(STATEMENT.STMT.desc()).limit(1)))
+                .fetchSingle();
         Condition rows = stmt.between(range.value1(), range.value2()).and(seq.gt(fromSeq)).and(seq.le(uptoSeq));
         boolean shared = dsl.fetchExists(selectOne().from(STATEMENT)
                 .where(STATEMENT.STMT.between(range.value1(), range.value2()))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.etlrollback.EtlRollback;
 import org.etlrollback.InstallResult;
+import org.etlrollback.RollbackOptions;
 import org.etlrollback.TestDatabase;
 import org.etlrollback.internal.database.Database;
 import org.junit.jupiter.api.Test;
@@ -27,12 +28,12 @@ class InstallerIT {
         InstallResult upgrade = new Installer(database, Installer.LOCATION, LATER_VERSION).install();
         InstallResult again = new Installer(database, Installer.LOCATION, LATER_VERSION).install();
 
-        assertThat(first.schemaVersion()).isEqualTo("1");
-        assertThat(upgrade.previousSchemaVersion()).isEqualTo("1");
-        assertThat(upgrade.schemaVersion()).isEqualTo("2");
+        assertThat(first.schemaVersion()).isEqualTo("2");
+        assertThat(upgrade.previousSchemaVersion()).isEqualTo("2");
+        assertThat(upgrade.schemaVersion()).isEqualTo("3");
         assertThat(upgrade.scriptsApplied()).isEqualTo(1);
         assertThat(again.upToDate()).isTrue();
-        assertThat(db.dsl().fetchValue("SELECT note FROM etl_rollback.upgrade_test")).isEqualTo("installed by version 2");
+        assertThat(db.dsl().fetchValue("SELECT note FROM etl_rollback.upgrade_test")).isEqualTo("installed by version 3");
         db.dsl().execute("""
                 SET etl_rollback.migration_id = 'after_upgrade';
                 UPDATE public.items SET qty = 6 WHERE id = 1;
@@ -72,5 +73,36 @@ class InstallerIT {
         assertThat(upgrade.scriptsApplied()).isEqualTo(1);
         assertThat(db.dsl().fetch("SELECT migration_id || ' ' || op || ' ' || (new_row->>'qty') FROM etl_rollback.changes")
                 .getValues(0, String.class)).containsExactly("after_upgrade UPDATE 6");
+    }
+
+    @Test
+    void anInstallOfVersionOneGetsTheStatementsIndexedByTableAndKeepsItsLog() {
+        TestDatabase db = TestDatabase.forClass(InstallerIT.class);
+        db.dsl().execute("DROP SCHEMA etl_rollback CASCADE; CREATE TABLE public.parts (id int PRIMARY KEY, qty int)");
+        Database database = new Database(db.dataSource(), db.url());
+        new Installer(database).install();
+        EtlRollback etlRollback = EtlRollback.configure().dataSource(db.dataSource()).load();
+        etlRollback.track("public.parts");
+        // version 1 as it was: the statements indexed by migration alone
+        db.dsl().execute("""
+                DROP INDEX etl_rollback.statement_mig_table;
+                CREATE INDEX statement_mig ON etl_rollback.statement (mig, stmt);
+                DELETE FROM etl_rollback.flyway_schema_history WHERE version = '2';
+                SET etl_rollback.migration_id = 'before_upgrade';
+                INSERT INTO public.parts VALUES (1, 5), (2, 7);
+                UPDATE public.parts SET qty = 6 WHERE id = 1;
+                RESET etl_rollback.migration_id""");
+
+        InstallResult upgrade = new Installer(database).install();
+
+        assertThat(upgrade.previousSchemaVersion()).isEqualTo("1");
+        assertThat(upgrade.schemaVersion()).isEqualTo("2");
+        assertThat(db.dsl().fetch("SELECT indexdef FROM pg_indexes WHERE schemaname = 'etl_rollback'"
+                        + " AND tablename = 'statement' ORDER BY indexname").getValues(0, String.class))
+                .containsExactly(
+                        "CREATE INDEX statement_mig_table ON etl_rollback.statement USING btree (mig, table_id, stmt)",
+                        "CREATE UNIQUE INDEX statement_pkey ON etl_rollback.statement USING btree (stmt)");
+        assertThat(etlRollback.rollback("before_upgrade", RollbackOptions.defaults()).rowsRestored()).isEqualTo(2);
+        assertThat(db.dsl().fetchValue("SELECT count(*) FROM public.parts")).isEqualTo(0L);
     }
 }
