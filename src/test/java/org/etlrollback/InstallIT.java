@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -35,12 +33,6 @@ class InstallIT {
     }
 
     /** The install scripts, counted where they are written: db/migration at the project root. */
-    private static long scriptsInDbMigration() throws IOException {
-        try (Stream<Path> files = Files.list(Path.of("db", "migration"))) {
-            return files.filter(f -> f.getFileName().toString().endsWith(".sql")).count();
-        }
-    }
-
     private Result<?> history(String schema) {
         return db.dsl().fetch("SELECT installed_rank, version, script, checksum, success FROM "
                 + schema + ".flyway_schema_history ORDER BY installed_rank");
@@ -54,7 +46,7 @@ class InstallIT {
         assertThat(result.freshInstall()).isTrue();
         assertThat(result.previousSchemaVersion()).isNull();
         assertThat(result.schemaVersion()).isEqualTo("2");
-        assertThat((long) result.scriptsApplied()).isEqualTo(scriptsInDbMigration());
+        assertThat((long) result.scriptsApplied()).isEqualTo(TestDatabase.installScripts());
         assertThat(db.dsl().fetchValue("SELECT to_regclass('etl_rollback.flyway_schema_history')::text"))
                 .isEqualTo("etl_rollback.flyway_schema_history");
         assertThat(db.dsl().fetchValue("SELECT to_regclass('public.flyway_schema_history')")).isNull();

@@ -60,6 +60,13 @@ public final class TestDatabase {
         this.dsl = DSL.using(dataSource, SQLDialect.POSTGRES);
     }
 
+    /** How many install scripts {@code db/migration} holds: a fresh install applies each once. */
+    public static long installScripts() throws IOException {
+        try (var files = Files.list(Path.of("db", "migration"))) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".sql")).count();
+        }
+    }
+
     /**
      * A new database, cloned from the template that has etl-rollback installed and nothing else.
      * Every call creates another database: call it once per test class (e.g. in a static field
