@@ -399,7 +399,8 @@ public final class Reverser {
                 new ScriptWriter(dsl).write(options.sqlFile().get(), plan, restoreConflicts, rollbackId, status,
                         undoneAfter, triggers.disabling().stream().map(dsl::render).toList(),
                         triggers.restoring().stream().map(dsl::render).toList(),
-                        new Sequences(dsl).keepingAhead(refilledByPlan).stream().map(dsl::renderInlined).toList());
+                        new Sequences(dsl).keepingAhead(refilledByPlan).stream().map(dsl::renderInlined).toList(),
+                        List.copyOf(warnings));
             }
             if (options.dryRun()) {
                 return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, RollbackResult.Method.NONE,

@@ -2,6 +2,9 @@ package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.Map;
 import org.etlrollback.RollbackOptions;
@@ -9,6 +12,7 @@ import org.etlrollback.RollbackResult;
 import org.etlrollback.TestDatabase;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A migration that deletes, truncates or re-keys rows of a tracked table fires the foreign-key actions of the tables
@@ -125,5 +129,29 @@ class UntrackedReferringTablesRollbackIT {
         assertThat(DB.state("utr.accounts")).isEqualTo(before);
         assertThat(result.method()).isEqualTo(RollbackResult.Method.PLANNED);
         assertThat(result.warnings()).isEmpty();
+    }
+
+    @Test
+    void theScriptNamesWhatItCannotRestoreInCommentsThatNoNameCanEnd(@TempDir Path dir)
+            throws IOException, SQLException {
+        DB.sql("""
+                create table utr."x
+                drop table utr.accounts cascade; --" (id int primary key,
+                    account_id int references utr.accounts on delete cascade);
+                insert into utr."x
+                drop table utr.accounts cascade; --" values (1, 2);
+                """);
+        Map<String, String> before = DB.state("utr.accounts");
+        DB.tagged("m1", "delete from utr.accounts where id = 2");
+        Path script = dir.resolve("undo.sql");
+
+        RollbackResult planned = DB.reverser().rollback("m1",
+                RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
+        DB.runScript(script, "");
+
+        assertThat(planned.warnings()).hasSize(3);
+        assertThat(Files.readAllLines(script)).filteredOn(l -> l.startsWith("-- Warning: ")).hasSize(3)
+                .anySatisfy(l -> assertThat(l).contains("drop table utr.accounts cascade; --"));
+        assertThat(DB.state("utr.accounts")).isEqualTo(before);
     }
 }

@@ -41,10 +41,11 @@ public final class ScriptWriter {
      * Writes the script. {@code switchOff} and {@code switchBack} are the statements that disable the application's
      * triggers and rules on the plan's tables and set them back, run around the restoring statements as a rollback
      * runs them; {@code sequencesAhead} those that move sequences ahead of the values inserted back, run last.
+     * {@code warnings}, what the migration changed that no rollback restores, head the script as comments.
      */
     public void write(Path file, RollbackPlan plan, boolean restoreConflicts, String rollbackId, String status,
                       long undoneAfterSeq, List<String> switchOff, List<String> switchBack,
-                      List<String> sequencesAhead) {
+                      List<String> sequencesAhead, List<String> warnings) {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
@@ -53,6 +54,10 @@ public final class ScriptWriter {
                     + ", planned " + OffsetDateTime.now() + "\n");
             out.write("-- Run with: psql -v ON_ERROR_STOP=1 -f " + file.getFileName() + "\n");
             out.write("-- It restores the rows as they were when it was planned; it does not check for later changes.\n");
+            for (String warning : warnings) {
+                // a name in it may hold a line break, which would end the comment
+                out.write("-- Warning: " + warning.replaceAll("[\\r\\n]", " ") + "\n");
+            }
             out.write("\\set ON_ERROR_STOP on\nBEGIN;\n");
             out.write("SET LOCAL search_path = pg_catalog, pg_temp;\n");
             // rows a policy hid from whoever runs it would be left as they are: it fails instead
