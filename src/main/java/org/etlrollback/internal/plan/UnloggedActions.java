@@ -7,8 +7,8 @@ import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.sum;
 
-import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -44,11 +44,13 @@ public final class UnloggedActions {
         }
         Map<Long, LoggedTable> byRelid = tables.stream()
                 .collect(Collectors.toMap(LoggedTable::relid, Function.identity()));
+        Map<Integer, Map<String, Long>> rows = rowsByTableAndKind(window);
         List<String> warnings = new ArrayList<>();
         for (ForeignKey fk : foreignKeys) {
             LoggedTable referenced = byRelid.get(fk.referencedRelid());
-            long truncated = rows(window, referenced, "T");
-            long deleted = rows(window, referenced, "D");
+            Map<String, Long> changed = rows.getOrDefault(referenced.tableId(), Map.of());
+            long truncated = changed.getOrDefault("T", 0L);
+            long deleted = changed.getOrDefault("D", 0L);
             String unrestored = ": those changes were not logged, and no rollback of " + migrationId
                     + " restores them. Track " + fk.qualifiedName() + " too to have such changes logged.";
             if (truncated > 0) {
@@ -62,7 +64,8 @@ public final class UnloggedActions {
                         + fk.qualifiedName() + ", which is not tracked, changed any rows of it that referred to them"
                         + unrestored);
             }
-            if (fk.onUpdate().isPresent() && changedReferencedValues(window, referenced, fk.referencedColumns())) {
+            if (fk.onUpdate().isPresent() && changed.containsKey("U")
+                    && changedReferencedValues(window, referenced, fk.referencedColumns())) {
                 warnings.add(migrationId + " changed the values of " + fk.referencedColumns() + " in rows of "
                         + referenced.qualifiedName() + ", and foreign key " + fk.name() + " ("
                         + fk.onUpdate().get() + ") of " + fk.qualifiedName() + ", which is not tracked, changed any"
@@ -87,14 +90,16 @@ public final class UnloggedActions {
         return foreignKeys.stream().filter(fk -> !tracked.contains(fk.relid())).toList();
     }
 
-    /** How many rows the migration's statements of one kind changed in the table within the window. */
-    private long rows(LogWindow window, LoggedTable table, String op) {
-        BigDecimal rows = dsl.select(sum(STATEMENT.ROW_COUNT)).from(STATEMENT)
-                .where(STATEMENT.MIG.eq(window.mig())).and(STATEMENT.TABLE_ID.eq(table.tableId()))
-                .and(STATEMENT.OP.eq(op)).and(STATEMENT.STMT.gt(window.fromSeq()))
+    /** How many rows the migration's statements in the window changed, by table and kind (I, U, D, T). */
+    private Map<Integer, Map<String, Long>> rowsByTableAndKind(LogWindow window) {
+        Map<Integer, Map<String, Long>> rows = new HashMap<>();
+        dsl.select(STATEMENT.TABLE_ID, STATEMENT.OP, sum(STATEMENT.ROW_COUNT)).from(STATEMENT)
+                .where(STATEMENT.MIG.eq(window.mig())).and(STATEMENT.STMT.gt(window.fromSeq()))
                 .and(STATEMENT.STMT.le(window.uptoSeq()))
-                .fetchSingle().value1();
-        return rows == null ? 0 : rows.longValue();
+                .groupBy(STATEMENT.TABLE_ID, STATEMENT.OP)
+                .forEach(r -> rows.computeIfAbsent(r.value1(), t -> new HashMap<>())
+                        .put(r.value2(), r.value3().longValue()));
+        return rows;
     }
 
     /** Whether the migration's updates in the window changed the bytes of the referenced columns of some row. */
@@ -103,7 +108,7 @@ public final class UnloggedActions {
                 .map(c -> table.columns().stream().filter(l -> l.name().equals(c)).findFirst()).toList();
         if (logged.stream().anyMatch(Optional::isEmpty)) {
             // a referenced column the log does not hold: whether it changed cannot be told, so it may have
-            return rows(window, table, "U") > 0;
+            return true;
         }
         List<Field<?>> before = logged.stream().<Field<?>>map(c -> TableSql.image("l", "o", c.get())).toList();
         List<Field<?>> after = logged.stream().<Field<?>>map(c -> TableSql.image("l", "n", c.get())).toList();
