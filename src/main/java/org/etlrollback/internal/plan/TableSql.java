@@ -119,8 +119,13 @@ public final class TableSql {
      * ({@code 1.0} and {@code 1.00}, or {@code 'Ab'} and {@code 'AB'} under citext).
      */
     public Condition keyBytesDiffer(String alias, String prefixA, String prefixB) {
-        List<Field<?>> a = keys().stream().<Field<?>>map(k -> image(alias, prefixA, k)).toList();
-        List<Field<?>> b = keys().stream().<Field<?>>map(k -> image(alias, prefixB, k)).toList();
+        return bytesDiffer(alias, prefixA, prefixB, keys());
+    }
+
+    /** Whether two images of the columns differ in their bytes, in one positional relation. */
+    public static Condition bytesDiffer(String alias, String prefixA, String prefixB, List<LoggedColumn> columns) {
+        List<Field<?>> a = columns.stream().<Field<?>>map(c -> image(alias, prefixA, c)).toList();
+        List<Field<?>> b = columns.stream().<Field<?>>map(c -> image(alias, prefixB, c)).toList();
         return condition("cast(row{0} as record) operator(pg_catalog.*<>) cast(row{1} as record)", row(a), row(b));
     }
 

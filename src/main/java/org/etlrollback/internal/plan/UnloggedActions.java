@@ -2,8 +2,6 @@ package org.etlrollback.internal.plan;
 
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
 import static org.etlrollback.internal.schema.Tables.TRACKED_TABLE;
-import static org.jooq.impl.DSL.condition;
-import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.selectOne;
 import static org.jooq.impl.DSL.sum;
 
@@ -20,7 +18,6 @@ import org.etlrollback.internal.changelog.LoggedColumn;
 import org.etlrollback.internal.changelog.LoggedTable;
 import org.etlrollback.internal.database.ForeignKey;
 import org.jooq.DSLContext;
-import org.jooq.Field;
 
 /**
  * What a migration changed beyond its log, through the foreign keys of tables that are not tracked: deleting or
@@ -110,14 +107,11 @@ public final class UnloggedActions {
             // a referenced column the log does not hold: whether it changed cannot be told, so it may have
             return true;
         }
-        List<Field<?>> before = logged.stream().<Field<?>>map(c -> TableSql.image("l", "o", c.get())).toList();
-        List<Field<?>> after = logged.stream().<Field<?>>map(c -> TableSql.image("l", "n", c.get())).toList();
         TableSql sql = new TableSql(table);
         return dsl.fetchExists(selectOne().from(sql.log("l"))
                 .where(window.rows(dsl, sql))
                 .and(TableSql.image("l", "o", table.keyColumns().get(0)).isNotNull())
                 .and(TableSql.image("l", "n", table.keyColumns().get(0)).isNotNull())
-                .and(condition("cast(row{0} as record) operator(pg_catalog.*<>) cast(row{1} as record)",
-                        row(before), row(after))));
+                .and(TableSql.bytesDiffer("l", "o", "n", logged.stream().map(Optional::get).toList())));
     }
 }
