@@ -1,6 +1,7 @@
 package org.etlrollback.internal.execute;
 
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.exists;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.inline;
@@ -235,15 +236,21 @@ public final class Executor {
             Field<Long> stmt = field(name("l", "stmt"), Long.class);
             Field<Long> seq = field(name("l", "seq"), Long.class);
             Condition ofStatement = stmt.eq(s.value1());
-            Savepoint savepoint = savepoint();
-            try {
-                done += inverse(t, sql, s.value3(), ofStatement, allowed).execute();
-                release(savepoint);
-            } catch (DataAccessException e) {
-                if (!"U".equals(s.value3()) || !"23505".equals(e.sqlState())) {
-                    throw replayFailed(plan, t, e);
+            boolean rowByRow = "U".equals(s.value3()) && changedARowTwice(sql, ofStatement);
+            if (!rowByRow) {
+                Savepoint savepoint = savepoint();
+                try {
+                    done += inverse(t, sql, s.value3(), ofStatement, allowed).execute();
+                    release(savepoint);
+                } catch (DataAccessException e) {
+                    if (!"U".equals(s.value3()) || !"23505".equals(e.sqlState())) {
+                        throw replayFailed(plan, t, e);
+                    }
+                    rollbackTo(savepoint);
+                    rowByRow = true;
                 }
-                rollbackTo(savepoint);
+            }
+            if (rowByRow) {
                 for (Long row : dsl.select(seq).from(sql.log("l")).where(ofStatement).orderBy(seq.desc())
                         .fetch(seq)) {
                     try {
@@ -277,6 +284,17 @@ public final class Executor {
                         .from(sql.log("l")).where(rows).and(restorable(sql, "o", allowed)));
             }
         };
+    }
+
+    /**
+     * Whether an update statement changed a row twice, which a foreign key's ON UPDATE action on the table's own rows
+     * does: an update joined with all of the statement's log rows would pick one of the row's changes at random.
+     */
+    private boolean changedARowTwice(TableSql sql, Condition ofStatement) {
+        List<Field<?>> keys = sql.keys().stream()
+                .<Field<?>>map(k -> sql.keyValue(k, TableSql.image("l", "n", k))).toList();
+        return dsl.fetchExists(selectOne().from(sql.log("l")).where(ofStatement).groupBy(keys)
+                .having(count().gt(inline(1))));
     }
 
     private static EtlRollbackException replayFailed(RollbackPlan plan, TablePlan t, DataAccessException e) {

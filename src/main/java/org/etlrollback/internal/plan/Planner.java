@@ -49,9 +49,13 @@ import org.jooq.WindowSpecificationRowsStep;
  *
  * <p>For each table the migration changed, its log rows in the window are split into sides: the before side of
  * an update, delete or truncate (key and image from {@code o<N>}) and the after side of an insert or update
- * (from {@code n<N>}). A key's first side, in statement order with the before side first, says whether the row
- * existed before the migration and with what content; its last side says what the migration left. A primary
- * key update thus counts as a delete of one key and an insert of another. Each key is then compared with the
+ * (from {@code n<N>}). A key's first side, in statement order, says whether the row existed before the migration
+ * and with what content; its last side says what the migration left. A primary key update thus counts as a delete
+ * of one key and an insert of another. Within a statement, the before side of a row that moved its key comes
+ * first, as the statement found every such row before it changed any; the other sides follow in the order the
+ * statement changed its rows. That order matters where a statement changed a row twice: a foreign key's
+ * {@code ON UPDATE} action on its own table adds its changes to the statement that fired it, after the rows it
+ * followed from. Each key is then compared with the
  * live row: already in its before-state ({@code done}), as the migration left it ({@code ok}), or changed since
  * ({@code conflict}).
  */
@@ -101,19 +105,22 @@ public final class Planner {
 
         Table<?> log = sql.log("l");
         Field<Long> stmt = field(name("l", "stmt"), Long.class);
+        Field<Long> seq = field(name("l", "seq"), Long.class);
         Condition ofMigration = new LogWindow(mig, fromSeq, uptoSeq).rows(dsl, sql);
         LoggedColumn firstKey = sql.keys().get(0);
 
         CommonTableExpression<?> sides = name("sides").as(
-                select(side(stmt, 0, sql, "o")).from(log)
+                select(side(stmt, when(sql.imageKeysMatch("l", "o", "l", "n"), seq).otherwise(inline(0L)), 0, sql,
+                        "o")).from(log)
                         .where(ofMigration).and(TableSql.image("l", "o", firstKey).isNotNull())
-                        .unionAll(select(side(stmt, 1, sql, "n")).from(log)
+                        .unionAll(select(side(stmt, seq, 1, sql, "n")).from(log)
                                 .where(ofMigration).and(TableSql.image("l", "n", firstKey).isNotNull())));
         // One sort over the sides: per key, its first side (row_number() = 1) carries the before-state, and
         // last_value() over the whole partition the after-state.
         List<Field<?>> keys = sql.keys().stream()
                 .<Field<?>>map(k -> sql.keyValue(k, field(name("c" + k.position())))).toList();
-        WindowSpecificationRowsStep byKey = partitionBy(keys).orderBy(field(name("stmt")), field(name("side")));
+        WindowSpecificationRowsStep byKey = partitionBy(keys)
+                .orderBy(field(name("stmt")), field(name("ord")), field(name("side")));
         WindowSpecification wholeKey = byKey.rowsBetweenUnboundedPreceding().andUnboundedFollowing();
         List<SelectFieldOrAsterisk> ranked = new ArrayList<>();
         ranked.add(table(name("sides")).asterisk());
@@ -191,9 +198,11 @@ public final class Planner {
         return identities;
     }
 
-    private static List<SelectFieldOrAsterisk> side(Field<Long> stmt, int side, TableSql sql, String prefix) {
+    private static List<SelectFieldOrAsterisk> side(Field<Long> stmt, Field<Long> ord, int side, TableSql sql,
+                                                    String prefix) {
         List<SelectFieldOrAsterisk> fields = new ArrayList<>();
         fields.add(stmt.as("stmt"));
+        fields.add(ord.as("ord"));
         fields.add(inline(side).as("side"));
         for (LoggedColumn c : sql.columns()) {
             fields.add(TableSql.image("l", prefix, c).as("c" + c.position()));
