@@ -275,12 +275,29 @@ public final class Reverser {
             if (migration.isEmpty() && changeLog.isBeingWritten(migrationId)) {
                 throw beingWritten(migrationId);
             }
+            if (options.dryRun()) {
+                dsl.execute("savepoint etl_rollback_dry_run");
+            }
             RollbackResult result = rollback(migration.orElseThrow(() -> new EtlRollbackException(ErrorCode.FAILED,
                     "unknown migration id " + shown(migrationId)
                             + ": no changes were logged under it (etl_rollback.migrations lists the known ones)")),
                     options.onConflict(), true);
-            new Sequences(dsl).keepAhead(refilled.values());
+            if (options.dryRun()) {
+                // what a cascade rolled back for the plan's sake; sequences, which no rollback undoes, stay
+                dsl.execute("rollback to savepoint etl_rollback_dry_run");
+            } else {
+                new Sequences(dsl).keepAhead(refilled.values());
+            }
             return result;
+        }
+
+        /**
+         * Whether this rollback only plans. A dry run plans the migration it was asked for; the later migrations a
+         * cascade must roll back first are rolled back for real, so that the plan shown is the one the rollback would
+         * carry out, and then undone with the rest of the dry run.
+         */
+        private boolean dryRun(boolean top) {
+            return options.dryRun() && top;
         }
 
         /**
@@ -344,13 +361,26 @@ public final class Reverser {
             List<LoggedTable> tables = changeLog.tablesChangedBy(migration.mig());
             lock(tables);
             LogWindow window = new LogWindow(migration.mig(), fromSeq, uptoSeq);
-            for (String warning : new UnloggedActions(dsl).warnings(migration.migrationId(), window, tables)) {
+            List<String> notLogged = new ArrayList<>(new UnloggedActions(dsl).warnings(migration.migrationId(), window,
+                    tables));
+            for (String table : changeLog.untrackedTablesChangedBy(migration.mig(), List.of())) {
+                notLogged.add(table + " is no longer tracked: the rollback's changes to it are not logged, and undoing"
+                        + " the rollback cannot restore them");
+            }
+            if (migration.rollbackOf().isPresent()) {
+                // a rollback of a table untracked by then logged nothing there, and nothing there can be undone
+                for (String table : changeLog.untrackedTablesChangedBy(migration.rollbackOf().get(), tables)) {
+                    notLogged.add(table + " is not tracked and " + migration.migrationId() + " logged no change to it:"
+                            + " the rows it restored there stay as they are");
+                }
+            }
+            for (String warning : notLogged) {
                 if (warnings.add(warning)) {
                     LOG.warn(warning);
                 }
             }
             Planner planner = new Planner(dsl, planSchema);
-            if (!options.dryRun() && !options.verify() && !(top && options.sqlFile().isPresent())) {
+            if (!dryRun(top) && !options.verify() && !(top && options.sqlFile().isPresent())) {
                 Optional<RollbackResult> restored = restoreFromLog(migration, planner.parentsFirst(tables), window);
                 if (restored.isPresent()) {
                     return restored.get();
@@ -358,7 +388,7 @@ public final class Reverser {
             }
             RollbackPlan plan = plan(planner, migration, tables, fromSeq, uptoSeq);
 
-            if (plan.hasConflicts() && policy == ConflictPolicy.CASCADE && !options.dryRun()) {
+            if (plan.hasConflicts() && policy == ConflictPolicy.CASCADE) {
                 inProgress.add(migration.mig());
                 List<LoggedMigration> dependents = dependents(plan);
                 for (LoggedMigration dependent : dependents) {
@@ -369,16 +399,26 @@ public final class Reverser {
                     }
                 }
                 if (!dependents.isEmpty()) {
+                    if (top && options.sqlFile().isPresent()) {
+                        throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migration.migrationId()
+                                + " with --sql refused: the cascade rolls back " + String.join(", ", cascaded)
+                                + " first, and a script holds the rollback of one migration. Roll those back first,"
+                                + " or roll back without a script. Nothing was changed.");
+                    }
                     plan = plan(planner, migration, tables, fromSeq, uptoSeq);
                 }
             }
             boolean restoreConflicts = policy == ConflictPolicy.FORCE;
             if (plan.hasConflicts() && (policy == ConflictPolicy.ABORT || policy == ConflictPolicy.CASCADE)) {
+                if (top && options.sqlFile().isPresent()) {
+                    warnings.add("no SQL script was written to " + options.sqlFile().get() + ": the rollback is"
+                            + " refused for its conflicts");
+                }
                 RollbackResult refused = result(migration, "",
-                        options.dryRun() ? RollbackResult.Outcome.DRY_RUN : RollbackResult.Outcome.REFUSED,
+                        dryRun(top) ? RollbackResult.Outcome.DRY_RUN : RollbackResult.Outcome.REFUSED,
                         plan.tables().stream().map(t -> t.outcome(false)).toList(), plan, RollbackResult.Method.NONE,
                         false);
-                if (options.dryRun()) {
+                if (dryRun(top)) {
                     return refused;
                 }
                 throw new ConflictException(refused);
@@ -402,7 +442,7 @@ public final class Reverser {
                         new Sequences(dsl).keepingAhead(refilledByPlan).stream().map(dsl::renderInlined).toList(),
                         List.copyOf(warnings));
             }
-            if (options.dryRun()) {
+            if (dryRun(top)) {
                 return result(migration, "", RollbackResult.Outcome.DRY_RUN, counts, plan, RollbackResult.Method.NONE,
                         false);
             }
@@ -590,12 +630,16 @@ public final class Reverser {
                     .set(MIGRATION.ROLLED_BACK_AT, OffsetDateTime.now())
                     .where(MIGRATION.MIG.eq(migration.mig()))
                     .execute();
-            // undoing a rollback puts the migration it undid back in force
+            // undoing a rollback puts the migration it undid back in force, wholly unless another of its rollbacks
+            // still is (which the next rollback of it finds done, whatever window it then reads)
             if ("rolled_back".equals(status) && migration.rollbackOf().isPresent()) {
+                int undone = migration.rollbackOf().get();
+                boolean otherInForce = dsl.fetchExists(MIGRATION, MIGRATION.ROLLBACK_OF.eq(undone)
+                        .and(MIGRATION.MIG.ne(migration.mig())).and(MIGRATION.STATUS.eq("active")));
                 dsl.update(MIGRATION)
-                        .set(MIGRATION.STATUS, "active")
+                        .set(MIGRATION.STATUS, otherInForce ? "partially_rolled_back" : "active")
                         .setNull(MIGRATION.UNDONE_AFTER_SEQ)
-                        .where(MIGRATION.MIG.eq(migration.rollbackOf().get()))
+                        .where(MIGRATION.MIG.eq(undone))
                         .execute();
             }
         }

@@ -162,7 +162,8 @@ final class RollbackCommand implements Callable<Integer> {
             }
         }
         if (!r.cascaded().isEmpty()) {
-            s.append("rolled back first (cascade): ").append(String.join(", ", r.cascaded())).append('\n');
+            s.append(r.outcome() == RollbackResult.Outcome.DRY_RUN ? "would roll back first (cascade): "
+                    : "rolled back first (cascade): ").append(String.join(", ", r.cascaded())).append('\n');
         }
         if (r.conflictCount() > 0) {
             s.append(r.conflictCount()).append(" conflict(s)");

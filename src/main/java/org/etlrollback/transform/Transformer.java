@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -63,15 +64,20 @@ import org.slf4j.LoggerFactory;
  * and a {@link MigrationFailedException} carrying the original exception and the rollback's outcome is thrown.
  *
  * <p>One instance is one migration: it runs once. The default migration id is the class's simple name and the
- * time of construction in epoch seconds, e.g. {@code PatientTransformer_1640995200}; pass one to the constructor to
- * choose it. Rolling back needs a data source whose user is the owner of etl-rollback or a member of
+ * time of construction in epoch seconds, e.g. {@code PatientTransformer_1640995200} (the next free second for a second
+ * instance made within the same second); pass one to the constructor to choose it. Rolling back needs a data source whose user is the owner of etl-rollback or a member of
  * {@code etl_rollback_admin}; running needs none of that. How rollbacks run (verification, conflicts, lock timeout,
  * automatic or not) comes from the {@link RollbackConfig}.
  */
 public abstract class Transformer {
+    /** The second of the latest default migration id given out, by simple class name. */
+    private static final Map<String, Long> LAST_DEFAULT_SECOND = new ConcurrentHashMap<>();
+
     private final DataSource dataSource;
     private final RollbackConfig config;
     private final String migrationId;
+    /** Whether the migration id is a default one rather than given. */
+    private final boolean defaultId;
     private final Logger log = LoggerFactory.getLogger(getClass());
     private final List<MigrationListener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean ran = new AtomicBoolean();
@@ -97,7 +103,8 @@ public abstract class Transformer {
     protected Transformer(DataSource dataSource, RollbackConfig config, String migrationId) {
         this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
         this.config = Objects.requireNonNull(config, "config");
-        this.migrationId = migrationId == null ? defaultMigrationId(getClass(), Instant.now()) : migrationId;
+        this.defaultId = migrationId == null;
+        this.migrationId = defaultId ? newDefaultMigrationId(getClass(), Instant.now()) : migrationId;
         if (this.migrationId.isEmpty() || this.migrationId.length() > 200
                 || this.migrationId.chars().anyMatch(Character::isISOControl)) {
             throw new EtlRollbackException(ErrorCode.USAGE, "migration id '" + this.migrationId.replaceAll(
@@ -354,6 +361,17 @@ public abstract class Transformer {
         return simpleName(type) + "_" + at.getEpochSecond();
     }
 
+    /**
+     * A default migration id no other transformer of this process has: the time of construction, or the first later
+     * second that no other transformer of the same simple name took. Two transformers made within one second would
+     * otherwise log their changes under one id, and rolling back either would undo both.
+     */
+    static String newDefaultMigrationId(Class<?> type, Instant at) {
+        long second = LAST_DEFAULT_SECOND.merge(simpleName(type), at.getEpochSecond(),
+                (last, now) -> Math.max(last + 1, now));
+        return defaultMigrationId(type, Instant.ofEpochSecond(second));
+    }
+
     private static String simpleName(Class<?> type) {
         String simple = type.getSimpleName();
         if (!simple.isEmpty()) {
@@ -425,6 +443,12 @@ public abstract class Transformer {
             throw new EtlRollbackException(ErrorCode.FAILED, "migration " + migrationId + " has been rolled back ("
                     + status + "), so its log takes no new changes: give " + name() + " a new migration id."
                     + " Nothing was run.");
+        }
+        if (defaultId) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "the log already holds changes under " + migrationId
+                    + ", the default migration id of " + name() + ": another run of " + name() + " made in the same"
+                    + " second, whose changes a rollback of this run would undo too. Create a new " + name()
+                    + " (a later second), or pass a migration id to join that run on purpose. Nothing was run.");
         }
         log.warn("[{}] The log already holds changes under this migration id; this run's changes join them, and a"
                 + " rollback undoes both. Pass a new migration id to keep runs apart.", migrationId);

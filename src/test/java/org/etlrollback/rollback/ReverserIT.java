@@ -271,6 +271,64 @@ class ReverserIT {
     }
 
     @Test
+    void cascadeDryRunShowsTheCascadeAndThePlanAfterItAndChangesNothing() throws SQLException {
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", """
+                update shop.customers set balance = 2 where id = 3;
+                insert into shop.customers values (500, 'm2', null, 0, null);
+                """);
+        Map<String, String> current = state();
+
+        RollbackResult result = reverser.rollback("m1",
+                RollbackOptions.defaults().withOnConflict(ConflictPolicy.CASCADE).withDryRun(true));
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.DRY_RUN);
+        assertThat(result.cascaded()).containsExactly("m2");
+        assertThat(result.conflictCount()).isZero();
+        assertThat(result.tables()).singleElement().satisfies(t -> assertThat(t.updated()).isEqualTo(5));
+        assertThat(state()).isEqualTo(current);
+        assertThat(status("m1")).isEqualTo("active");
+        assertThat(status("m2")).isEqualTo("active");
+        assertThat(DB.dsl().fetchValue("select count(*) from etl_rollback.migrations"
+                + " where migration_id like 'rollback:%'")).isEqualTo(0L);
+    }
+
+    @Test
+    void scriptOfARollbackThatCascadesIsRefused(@TempDir Path dir) throws SQLException {
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id = 3");
+        Map<String, String> current = state();
+        Path script = dir.resolve("rollback.sql");
+
+        for (boolean dryRun : new boolean[] {true, false}) {
+            assertThatThrownBy(() -> reverser.rollback("m1", RollbackOptions.defaults()
+                    .withOnConflict(ConflictPolicy.CASCADE).withDryRun(dryRun).withSqlFile(script)))
+                    .isInstanceOfSatisfying(EtlRollbackException.class,
+                            e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                    .hasMessageContaining("the cascade rolls back m2 first")
+                    .hasMessageContaining("Nothing was changed.");
+        }
+        assertThat(script).doesNotExist();
+        assertThat(state()).isEqualTo(current);
+        assertThat(status("m2")).isEqualTo("active");
+    }
+
+    @Test
+    void refusedDryRunSaysItWroteNoScript(@TempDir Path dir) throws SQLException {
+        DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id = 3");
+        Path script = dir.resolve("rollback.sql");
+
+        RollbackResult result = reverser.rollback("m1", RollbackOptions.defaults().withDryRun(true)
+                .withSqlFile(script));
+
+        assertThat(result.conflictCount()).isEqualTo(1);
+        assertThat(script).doesNotExist();
+        assertThat(result.warnings()).containsExactly("no SQL script was written to " + script
+                + ": the rollback is refused for its conflicts");
+    }
+
+    @Test
     void toCheckpointUndoesOnlyWhatCameAfter() throws SQLException {
         DB.executeTagged("m1", """
                 update shop.customers set balance = 1 where id <= 5;

@@ -186,6 +186,49 @@ class RollbackLifecycleIT {
     }
 
     @Test
+    void undoingTheLaterOfTwoRollbacksLeavesTheMigrationPartlyRolledBack() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        Map<String, String> atA = runUpToA();
+        runUpToB();
+        runAfterB();
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withToCheckpoint("a"));
+        RollbackResult rest = DB.reverser().rollback("m1");
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+
+        DB.reverser().rollback(rest.rollbackId());
+
+        // what the first rollback undid stays undone: the migration is partly rolled back, not back in force
+        assertThat(DB.state(TABLES)).isEqualTo(atA);
+        assertThat(DB.status("m1")).isEqualTo("partially_rolled_back");
+        assertThat(DB.reverser().rollback("m1", RollbackOptions.defaults().withToCheckpoint("a")).rowsRestored())
+                .isZero();
+    }
+
+    @Test
+    void rollbackOfAnUntrackedTableSaysItsChangesThereCannotBeUndone() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                update life.customers set balance = 0 where id = 1;
+                update life.orders set amount = 0 where id = 1;
+                """);
+        Map<String, String> afterM1 = DB.state(TABLES);
+        DB.sql("select etl_rollback.untrack('life.orders')");
+
+        RollbackResult rollback = DB.reverser().rollback("m1");
+
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(rollback.warnings()).containsExactly("life.orders is no longer tracked: the rollback's changes to"
+                + " it are not logged, and undoing the rollback cannot restore them");
+
+        RollbackResult undo = DB.reverser().rollback("rollback:m1");
+
+        assertThat(undo.warnings()).containsExactly("life.orders is not tracked and rollback:m1 logged no change to"
+                + " it: the rows it restored there stay as they are");
+        assertThat(DB.rows("life.customers")).isEqualTo(afterM1.get("life.customers"));
+        assertThat(DB.rows("life.orders")).isEqualTo(before.get("life.orders"));
+    }
+
+    @Test
     void rollingBackToALaterCheckpointAfterAnEarlierOneChangesNothing() throws SQLException {
         Map<String, String> before = DB.state(TABLES);
         Map<String, String> atA = runUpToA();

@@ -186,13 +186,57 @@ class TransformerIT {
         long before = Instant.now().getEpochSecond();
         ScriptedTransformer transformer = new ScriptedTransformer(DB.dataSource(), config, null, TABLES,
                 sql("", null));
-        long after = Instant.now().getEpochSecond();
 
         assertThat(transformer.migrationId()).matches("ScriptedTransformer_\\d+");
         assertThat(Long.parseLong(transformer.migrationId().substring("ScriptedTransformer_".length())))
-                .isBetween(before, after);
+                .isGreaterThanOrEqualTo(before);
         assertThat(Transformer.defaultMigrationId(ScriptedTransformer.class, Instant.ofEpochSecond(1640995200)))
                 .isEqualTo("ScriptedTransformer_1640995200");
+    }
+
+    @Test
+    void transformersMadeInOneSecondGetMigrationIdsOfTheirOwn() {
+        ScriptedTransformer first = new ScriptedTransformer(DB.dataSource(), config, null, TABLES,
+                sql("update clinic.patients set name = 'first' where id = 1", null));
+        ScriptedTransformer second = new ScriptedTransformer(DB.dataSource(), config, null, TABLES,
+                sql("update clinic.patients set name = 'second' where id = 2", null));
+        assertThat(second.migrationId()).isNotEqualTo(first.migrationId()).matches("ScriptedTransformer_\\d+");
+        first.safeRun();
+        second.safeRun();
+
+        RollbackResult result = first.rollbackMigration();
+
+        assertThat(result.rowsRestored()).isEqualTo(1);
+        assertThat(DB.dsl().fetchValue("select name from clinic.patients where id = 1")).isEqualTo("p1");
+        assertThat(DB.dsl().fetchValue("select name from clinic.patients where id = 2")).isEqualTo("second");
+    }
+
+    @Test
+    void defaultMigrationIdsFollowTheTimeOfConstructionOrTheNextFreeSecond() {
+        Instant at = Instant.ofEpochSecond(4_102_444_800L);
+        class OnlyHere {
+        }
+        assertThat(Transformer.newDefaultMigrationId(OnlyHere.class, at)).isEqualTo("OnlyHere_4102444800");
+        assertThat(Transformer.newDefaultMigrationId(OnlyHere.class, at)).isEqualTo("OnlyHere_4102444801");
+        assertThat(Transformer.newDefaultMigrationId(OnlyHere.class, at.plusSeconds(1)))
+                .isEqualTo("OnlyHere_4102444802");
+        assertThat(Transformer.newDefaultMigrationId(OnlyHere.class, at.plusSeconds(60)))
+                .isEqualTo("OnlyHere_4102444860");
+    }
+
+    @Test
+    void defaultMigrationIdTheLogHoldsAlreadyIsRefusedBeforeAnythingRuns() throws SQLException {
+        ScriptedTransformer transformer = new ScriptedTransformer(DB.dataSource(), config, null, TABLES,
+                sql(MIGRATE, null));
+        // another process's run of the same class in the same second
+        DB.executeTagged(transformer.migrationId(), "update clinic.patients set name = 'other' where id = 1");
+
+        assertThatThrownBy(transformer::safeRun)
+                .isInstanceOfSatisfying(EtlRollbackException.class,
+                        e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.FAILED))
+                .hasMessageContaining("the log already holds changes under " + transformer.migrationId())
+                .hasMessageContaining("Nothing was run.");
+        assertThat(transformer.runs).isZero();
     }
 
     @Test

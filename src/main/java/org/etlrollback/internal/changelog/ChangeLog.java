@@ -114,6 +114,16 @@ public final class ChangeLog {
         return tables;
     }
 
+    /** The names of the tables a migration changed that are no longer tracked, but for some, by name. */
+    public List<String> untrackedTablesChangedBy(int mig, List<LoggedTable> except) {
+        return dsl.select(TRACKED_TABLE.TABLE_NAME).from(TRACKED_TABLE)
+                .where(TRACKED_TABLE.UNTRACKED_AT.isNotNull())
+                .and(TRACKED_TABLE.TABLE_ID.notIn(except.stream().map(LoggedTable::tableId).toList()))
+                .andExists(selectOne().from(STATEMENT)
+                        .where(STATEMENT.MIG.eq(mig)).and(STATEMENT.TABLE_ID.eq(TRACKED_TABLE.TABLE_ID)))
+                .orderBy(TRACKED_TABLE.TABLE_NAME).fetch(TRACKED_TABLE.TABLE_NAME);
+    }
+
     private LoggedTable loggedTable(int tableId) {
         // quoted by the server, as etl_rollback.tracked_tables names it (quote_ident also quotes reserved words)
         // null for a dropped table (format() refuses to quote a null), which is refused below by name
