@@ -563,6 +563,20 @@ BEGIN
 END
 $$;
 
+-- _expect_rows: a --sql script's check that a restoring statement changed the rows it was planned to change.
+CREATE OR REPLACE FUNCTION etl_rollback._expect_rows(p_changed bigint, p_planned bigint, p_statement text)
+RETURNS void LANGUAGE plpgsql AS
+$$
+BEGIN
+    IF p_changed <> p_planned THEN
+        RAISE EXCEPTION 'etl_rollback: % changed % of the % row(s) planned; the script stops and nothing is changed',
+            p_statement, p_changed, p_planned USING HINT = 'The rows changed after the script was planned, or a foreign key''s action changed them as it ran:'
+                   ' roll back with etl-rollback itself, or write a new script.';
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION etl_rollback._expect_rows(bigint, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._check_migration_id(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._session_migration() FROM PUBLIC;
 REVOKE ALL ON FUNCTION etl_rollback._log_statement(bigint, integer, text, bigint) FROM PUBLIC;
@@ -582,6 +596,7 @@ GRANT EXECUTE ON FUNCTION etl_rollback._prepare_capture(regclass) TO etl_rollbac
 GRANT EXECUTE ON FUNCTION etl_rollback.track(text) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback._track(regclass, text) TO etl_rollback_admin;
 GRANT EXECUTE ON FUNCTION etl_rollback.untrack(text) TO etl_rollback_admin;
+GRANT EXECUTE ON FUNCTION etl_rollback._expect_rows(bigint, bigint, text) TO etl_rollback_admin;
 -- any tagged session may set a checkpoint, with no other grant on the schema
 GRANT USAGE ON SCHEMA etl_rollback TO PUBLIC;
 GRANT EXECUTE ON FUNCTION etl_rollback.checkpoint(text) TO PUBLIC;

@@ -436,7 +436,11 @@ public final class Reverser {
                     .filter(t -> t.outcome(restoreConflicts).inserted() > 0).map(TablePlan::table).toList();
             if (top && options.sqlFile().isPresent()) {
                 ApplicationTriggers triggers = new ApplicationTriggers(dsl, tables);
-                new ScriptWriter(dsl).write(options.sqlFile().get(), plan, restoreConflicts, rollbackId, status,
+                triggers.disable();
+                String order = new Executor(dsl, connection).workingOrder(plan, restoreConflicts)
+                        .orElse(Executor.ORDERS.get(0));
+                triggers.restore();
+                new ScriptWriter(dsl).write(options.sqlFile().get(), plan, order, restoreConflicts, rollbackId, status,
                         undoneAfter, triggers.disabling().stream().map(dsl::render).toList(),
                         triggers.restoring().stream().map(dsl::render).toList(),
                         new Sequences(dsl).keepingAhead(refilledByPlan).stream().map(dsl::renderInlined).toList(),

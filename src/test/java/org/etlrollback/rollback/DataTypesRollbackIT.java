@@ -26,12 +26,12 @@ class DataTypesRollbackIT {
             update dt.everything set num = 1, num_scaled = null, f4 = 0.1, f8 = f8 * 3, ts = now(), iv = null,
                 bin = '\\x01', ints = '{9}', shifted = '{7,8}', grid = null, mood = 'ok', sample = '(2,y,)',
                 pct = 1, uid = null, addr = '10.1.1.1', words = 'z', price = 1, js = '{"a":2}', jsb = '{}',
-                doc = '<b/>', txt = 'plain'
+                doc = '<b/>', txt = 'plain', pad = 'q'
               where id = 1;
             update dt.everything set num = 0.1, num_scaled = 0.5, f4 = 1, f8 = 1, ts = 'epoch', iv = '1s',
                 bin = '\\x', ints = '{}', shifted = '[7:7]={1}', grid = '{{q}}', mood = 'sad', sample = '(,,)',
                 pct = 50, uid = gen_random_uuid(), addr = '::ffff:1.2.3.4', words = 'w', price = 0,
-                js = ' { } ', jsb = '[]', doc = 'x', txt = 'x'
+                js = ' { } ', jsb = '[]', doc = 'x', txt = 'x', pad = 'r  '
               where id = 3;
             update dt.everything set f8 = f8 / 3, f4 = f4 * 3, num = num / 7 where id >= 10;
             update dt.everything set shifted = shifted || 9, grid = grid || '{z}'::text[] where id in (2, 4);
@@ -84,29 +84,30 @@ class DataTypesRollbackIT {
                     js json,
                     jsb jsonb,
                     doc xml,
-                    txt text);
+                    txt text,
+                    pad bpchar);
                 insert into dt.everything values
                   (1, 'NaN', 1.123456789012345678901234567890, 'NaN', 'Infinity', '2021-03-04 05:06:07.123456+02',
                    '1 year 2 mons 3 days 04:05:06.789', '\\x00ff10', '{1,2,3}', '[2:3]={7,8}',
                    '{{a,b},{"c d",NULL}}', 'happy', '(1.5,"a,b","2020-01-01 00:00:00+00")', 12.50,
                    'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '192.168.0.1/24', 'a:1 fat:2B cat', 12.34,
-                   '{"a":1,  "a" : 2 }', '{"b": [1, 2.50, null]}', '<a x="1">t &amp; u</a>', 'Ünïcödé 😀 中文'),
+                   '{"a":1,  "a" : 2 }', '{"b": [1, 2.50, null]}', '<a x="1">t &amp; u</a>', 'Ünïcödé 😀 中文', 'ab  '),
                   (2, 123456789012345678901234567890.123456789012345678901234567890,
                    0.000000000000000000000000000001, '-Infinity', 0.30000000000000004, '-infinity',
                    '-3 days -00:00:00.000001', '\\x', '{}', '[0:0]={-1}', '{}', 'sad', '(-0,"",)', 0,
                    '00000000-0000-0000-0000-000000000000', '::1', '', -0.01, '[ 1,1 ]', 'null',
-                   '<?xml version="1.0"?><r/>', ''),
+                   '<?xml version="1.0"?><r/>', '', ' '),
                   (3, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                   null, null, null, null, null, null),
+                   null, null, null, null, null, null, null),
                   (4, 1.500, 2.50, 3.4028235e38, 1.7976931348623157e308, 'infinity', '0', '\\xdeadbeef',
                    '{-2147483647,null}', '[-5:-4]={1,2}', '{x}', 'ok', '(1e-300,"x",infinity)', 100,
                    'ffffffff-ffff-ffff-ffff-ffffffffffff', '10.0.0.0/8', 'b', 0, '"s"', '{"k": {"n": 1.0}}',
-                   'text only', E'tab\\there\\nnew line \\\\ back'),
+                   'text only', E'tab\\there\\nnew line \\\\ back', ''),
                   (5, -0.000, 1, 1.17549435e-38, '-0', '1999-12-31 23:59:59.999999+14', '-1 mons +1 days', '\\x00',
                    '{{1,2},{3,4}}', '[1:1][3:4]={{5,6}}', '{"\\"quoted\\""}', 'happy', '(,,)', 0.01,
                    '12345678-1234-5678-1234-567812345678', '2001:db8::/32', '''it''''s'':1', '-92233720368547758.08',
                    '{"z": 1, "a": [true, false]}', '{"z": 1, "a": [true, false]}', '<!-- c --><a/>',
-                   'עברית العربية ﷽');
+                   'עברית العربية ﷽', 'x\t ');
                 insert into dt.everything (id, num, f4, f8, ts, iv)
                   select g, g / 7.0, (g / 7.0)::real, g / 7.0::float8, 'epoch'::timestamptz + g * interval '1.000001 s',
                          g * interval '1 day 1 microsecond'

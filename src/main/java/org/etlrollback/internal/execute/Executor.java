@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.RollbackProgress;
@@ -50,6 +51,13 @@ import org.slf4j.LoggerFactory;
 public final class Executor {
     private static final Logger LOG = LoggerFactory.getLogger(Executor.class);
 
+    /**
+     * The set-based orders, tried in turn: deletes, updates, inserts; inserts first, then updates and deletes;
+     * updates first (rows re-pointed away from rows the rollback deletes, unique values freed, before the rows that
+     * take them back are inserted); updates last (rows re-pointed at rows inserted again, in keys deletes freed).
+     */
+    public static final List<String> ORDERS = List.of("DUI", "IUD", "UDI", "DIU");
+
     private final DSLContext dsl;
     private final Connection connection;
 
@@ -65,12 +73,9 @@ public final class Executor {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
-        List<List<Step>> orders = List.of(deletesFirst(plan, states, restoreConflicts),
-                insertsFirst(plan, states, restoreConflicts), updatesFirst(plan, states, restoreConflicts),
-                updatesLast(plan, states, restoreConflicts));
         String failure = null;
-        for (List<Step> order : orders) {
-            failure = attempt(order, planned, progress);
+        for (String order : ORDERS) {
+            failure = attempt(steps(order, plan, states, restoreConflicts), planned, progress);
             if (failure == null) {
                 return false;
             }
@@ -93,41 +98,44 @@ public final class Executor {
     private record Step(String description, Query query, long rows) {
     }
 
-    private List<Step> deletesFirst(RollbackPlan plan, Condition states, boolean restoreConflicts) {
+    /**
+     * The statements of an order: per letter, the deletes (D, children first), updates (U) or inserts (I, parents
+     * first) of every table.
+     */
+    private List<Step> steps(String order, RollbackPlan plan, Condition states, boolean restoreConflicts) {
         List<Step> steps = new ArrayList<>();
-        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
-        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
-        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
-        return steps;
-    }
-
-    private List<Step> insertsFirst(RollbackPlan plan, Condition states, boolean restoreConflicts) {
-        List<Step> steps = new ArrayList<>();
-        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
-        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
-        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+        for (char group : order.toCharArray()) {
+            switch (group) {
+                case 'D' -> plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
+                case 'U' -> plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
+                default -> plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
+            }
+        }
         return steps;
     }
 
     /**
-     * Updates, then deletes, then inserts: rows re-pointed away from rows the rollback deletes, and unique values
-     * freed, before the rows that take them back are inserted.
+     * The first order that carries the plan out set-based, tried and then undone, for a script to write its
+     * statements in; empty where only a replay would (the script then keeps the first order, and stops where it
+     * fails).
      */
-    private List<Step> updatesFirst(RollbackPlan plan, Condition states, boolean restoreConflicts) {
-        List<Step> steps = new ArrayList<>();
-        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
-        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
-        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
-        return steps;
-    }
-
-    /** Deletes, then inserts, then updates: rows re-pointed at rows the rollback inserts again, in keys it freed. */
-    private List<Step> updatesLast(RollbackPlan plan, Condition states, boolean restoreConflicts) {
-        List<Step> steps = new ArrayList<>();
-        plan.childrenFirst().forEach(t -> steps.add(delete(t, states)));
-        plan.tables().forEach(t -> steps.add(insert(t, states, restoreConflicts)));
-        plan.tables().forEach(t -> update(t, states, restoreConflicts, steps));
-        return steps;
+    public Optional<String> workingOrder(RollbackPlan plan, boolean restoreConflicts) {
+        new ForeignKeyActions(dsl).check(plan, restoreConflicts);
+        long planned = plan.rows(restoreConflicts);
+        Condition states = restoreConflicts
+                ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
+                : field(name("p", "state")).eq(inline("ok"));
+        Savepoint tried = savepoint();
+        try {
+            for (String order : ORDERS) {
+                if (attempt(steps(order, plan, states, restoreConflicts), planned, RollbackProgress.NONE) == null) {
+                    return Optional.of(order);
+                }
+            }
+            return Optional.empty();
+        } finally {
+            rollbackTo(tried);
+        }
     }
 
     /** Runs an order of steps; null when it succeeded, else why it failed (and then it changed nothing). */

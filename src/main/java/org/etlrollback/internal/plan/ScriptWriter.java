@@ -24,9 +24,11 @@ import org.jooq.Field;
 import org.jooq.Record;
 
 /**
- * Writes a plan as a SQL script that, run with psql, performs the rollback: the same statements in the same
- * order as the executor's first order, with every value as a typed literal. The script does not look for
- * conflicts again; it restores the rows as the plan found them.
+ * Writes a plan as a SQL script that, run with psql, performs the rollback: the executor's statements, in the order
+ * that carried the plan out when it was written, with every value as a typed literal. The script does not look for
+ * conflicts again; it restores the rows as the plan found them. Each restoring statement checks that it changed
+ * as many rows as planned, and stops the script otherwise (a row changed since, or changed by a foreign key's
+ * action as the script ran, where the executor would have found another order).
  */
 public final class ScriptWriter {
     private static final int ROWS_PER_STATEMENT = 1000;
@@ -38,12 +40,14 @@ public final class ScriptWriter {
     }
 
     /**
-     * Writes the script. {@code switchOff} and {@code switchBack} are the statements that disable the application's
+     * Writes the script. {@code order} is that of the deletes, updates and inserts, as in {@code Executor.ORDERS};
+     * {@code switchOff} and {@code switchBack} are the statements that disable the application's
      * triggers and rules on the plan's tables and set them back, run around the restoring statements as a rollback
      * runs them; {@code sequencesAhead} those that move sequences ahead of the values inserted back, run last.
      * {@code warnings}, what the migration changed that no rollback restores, head the script as comments.
      */
-    public void write(Path file, RollbackPlan plan, boolean restoreConflicts, String rollbackId, String status,
+    public void write(Path file, RollbackPlan plan, String order, boolean restoreConflicts, String rollbackId,
+                      String status,
                       long undoneAfterSeq, List<String> switchOff, List<String> switchBack,
                       List<String> sequencesAhead, List<String> warnings) {
         Condition states = restoreConflicts
@@ -58,11 +62,15 @@ public final class ScriptWriter {
                 // a name in it may hold a line break, which would end the comment
                 out.write("-- Warning: " + warning.replaceAll("[\\r\\n]", " ") + "\n");
             }
-            out.write("\\set ON_ERROR_STOP on\nBEGIN;\n");
+            // the script is written in UTF-8, whatever the client encoding of whoever runs it
+            out.write("\\set ON_ERROR_STOP on\nSET client_encoding = 'UTF8';\nBEGIN;\n");
             out.write("SET LOCAL search_path = pg_catalog, pg_temp;\n");
             // rows a policy hid from whoever runs it would be left as they are: it fails instead
             out.write("SET LOCAL row_security = off;\n");
             out.write("SET CONSTRAINTS ALL DEFERRED;\n");
+            // money literals are read as the planning session wrote them
+            out.write("SET LOCAL lc_monetary = " + literal(dsl.resultQuery("select current_setting('lc_monetary')")
+                    .fetchSingle(0, String.class)) + ";\n");
             out.write("INSERT INTO etl_rollback.migration (migration_id, rollback_of) SELECT "
                     + literal(rollbackId) + ", mig FROM etl_rollback.migration WHERE migration_id = "
                     + literal(plan.migration().migrationId()) + " ON CONFLICT (migration_id) DO NOTHING;\n");
@@ -74,35 +82,12 @@ public final class ScriptWriter {
             for (String statement : switchOff) {
                 out.write(statement + ";\n");
             }
-            for (TablePlan t : plan.childrenFirst()) {
-                TableSql sql = new TableSql(t.table(), t.planTable());
-                List<LoggedColumn> keys = sql.keys();
-                rows(out, sql, states, "D", keys, values -> "DELETE FROM " + dsl.render(sql.targetUnaliased())
-                        + " AS t\n USING (VALUES\n" + values + ") AS v(" + names(keys) + ")\n WHERE "
-                        + keyMatch(sql) + ";\n");
-            }
-            for (TablePlan t : plan.tables()) {
-                TableSql sql = new TableSql(t.table(), t.planTable());
-                // the key too, as the rollback writes it: its bytes may differ from the key's as it is now
-                List<LoggedColumn> set = sql.columns(t::restores);
-                if (set.isEmpty()) {
-                    continue;
+            for (char group : order.toCharArray()) {
+                switch (group) {
+                    case 'D' -> deletes(out, plan, states);
+                    case 'U' -> updates(out, plan, states);
+                    default -> inserts(out, plan, states);
                 }
-                identityGeneration(out, t, "BY DEFAULT");
-                List<LoggedColumn> cols = new ArrayList<>(sql.keys());
-                set.stream().filter(c -> !c.isKey()).forEach(cols::add);
-                List<String> assignments = set.stream().map(c -> quote(c.name()) + " = v." + quote(c.name())).toList();
-                rows(out, sql, states, "U", cols, values -> "UPDATE " + dsl.render(sql.targetUnaliased())
-                        + " AS t SET " + String.join(", ", assignments) + "\n  FROM (VALUES\n" + values + ") AS v("
-                        + names(cols) + ")\n WHERE " + keyMatch(sql) + ";\n");
-                identityGeneration(out, t, "ALWAYS");
-            }
-            for (TablePlan t : plan.tables()) {
-                TableSql sql = new TableSql(t.table(), t.planTable());
-                List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
-                String overriding = t.table().hasIdentityAlways() ? " OVERRIDING SYSTEM VALUE" : "";
-                rows(out, sql, states, "I", cols, values -> "INSERT INTO " + dsl.render(sql.targetUnaliased())
-                        + " (" + names(cols) + ")" + overriding + " VALUES\n" + values + ";\n");
             }
             for (String statement : switchBack) {
                 out.write(statement + ";\n");
@@ -120,6 +105,45 @@ public final class ScriptWriter {
         }
     }
 
+    /** Children first; a delete may find fewer rows than planned, where a cascade took them first. */
+    private void deletes(BufferedWriter out, RollbackPlan plan, Condition states) throws IOException {
+        for (TablePlan t : plan.childrenFirst()) {
+            TableSql sql = new TableSql(t.table(), t.planTable());
+            List<LoggedColumn> keys = sql.keys();
+            rows(out, sql, states, "D", keys, false, values -> "DELETE FROM " + dsl.render(sql.targetUnaliased())
+                    + " AS t\n USING (VALUES\n" + values + ") AS v(" + names(keys) + ")\n WHERE " + keyMatch(sql));
+        }
+    }
+
+    private void updates(BufferedWriter out, RollbackPlan plan, Condition states) throws IOException {
+        for (TablePlan t : plan.tables()) {
+            TableSql sql = new TableSql(t.table(), t.planTable());
+            // the key too, as the rollback writes it: its bytes may differ from the key's as it is now
+            List<LoggedColumn> set = sql.columns(t::restores);
+            if (set.isEmpty()) {
+                continue;
+            }
+            identityGeneration(out, t, "BY DEFAULT");
+            List<LoggedColumn> cols = new ArrayList<>(sql.keys());
+            set.stream().filter(c -> !c.isKey()).forEach(cols::add);
+            List<String> assignments = set.stream().map(c -> quote(c.name()) + " = v." + quote(c.name())).toList();
+            rows(out, sql, states, "U", cols, true, values -> "UPDATE " + dsl.render(sql.targetUnaliased())
+                    + " AS t SET " + String.join(", ", assignments) + "\n  FROM (VALUES\n" + values + ") AS v("
+                    + names(cols) + ")\n WHERE " + keyMatch(sql));
+            identityGeneration(out, t, "ALWAYS");
+        }
+    }
+
+    private void inserts(BufferedWriter out, RollbackPlan plan, Condition states) throws IOException {
+        for (TablePlan t : plan.tables()) {
+            TableSql sql = new TableSql(t.table(), t.planTable());
+            List<LoggedColumn> cols = sql.columns(LoggedColumn::isWritable);
+            String overriding = t.table().hasIdentityAlways() ? " OVERRIDING SYSTEM VALUE" : "";
+            rows(out, sql, states, "I", cols, true, values -> "INSERT INTO " + dsl.render(sql.targetUnaliased())
+                    + " (" + names(cols) + ")" + overriding + " VALUES\n" + values);
+        }
+    }
+
     /** Makes the identity columns the plan restores GENERATED ALWAYS or BY DEFAULT. */
     private void identityGeneration(BufferedWriter out, TablePlan t, String generated) throws IOException {
         for (LoggedColumn c : t.identitiesToRestore()) {
@@ -128,13 +152,31 @@ public final class ScriptWriter {
         }
     }
 
-    /** Writes the plan rows with the given action as statements of at most {@link #ROWS_PER_STATEMENT} rows. */
+    /**
+     * Writes the plan rows with the given action as statements of at most {@link #ROWS_PER_STATEMENT} rows, each
+     * checking that it changed them all.
+     */
     private void rows(BufferedWriter out, TableSql sql, Condition states, String action, List<LoggedColumn> cols,
-                      Function<String, String> statement) throws IOException {
+                      boolean checked, Function<String, String> statement) throws IOException {
+        // a value as its type's output function writes it (a cast to text would drop a bpchar's trailing
+        // blanks), but xml, whose output drops an XML declaration that its cast to text keeps
         List<Field<String>> literals = cols.stream()
-                .map(c -> field("quote_nullable({0}::text) || {1}", String.class, TableSql.image("p", "b", c),
-                        inline("::" + c.type())))
+                .map(c -> c.type().equals("xml")
+                        ? field("quote_nullable({0}::text) || {1}", String.class, TableSql.image("p", "b", c),
+                                inline("::" + c.type()))
+                        : field("format('%L', {0}) || {1}", String.class, TableSql.image("p", "b", c),
+                                inline("::" + c.type())))
                 .toList();
+        String what = literal(switch (action) {
+            case "D" -> "DELETE FROM ";
+            case "U" -> "UPDATE ";
+            default -> "INSERT INTO ";
+        } + dsl.render(sql.targetUnaliased()));
+        Function<List<String>, String> write = batch -> checked
+                ? "WITH changed AS (\n" + statement.apply(String.join(",\n", batch))
+                        + "\n RETURNING 1)\nSELECT etl_rollback._expect_rows(count(*), " + batch.size() + ", " + what
+                        + ") FROM changed;\n"
+                : statement.apply(String.join(",\n", batch)) + ";\n";
         try (Cursor<Record> cursor = dsl.select(literals).from(sql.plan("p"))
                 .where(states).and(field(name("p", "action")).eq(inline(action))).fetchLazy()) {
             List<String> batch = new ArrayList<>();
@@ -146,12 +188,12 @@ public final class ScriptWriter {
                 }
                 batch.add("  (" + String.join(", ", values) + ")");
                 if (batch.size() == ROWS_PER_STATEMENT) {
-                    out.write(statement.apply(String.join(",\n", batch)));
+                    out.write(write.apply(batch));
                     batch.clear();
                 }
             }
             if (!batch.isEmpty()) {
-                out.write(statement.apply(String.join(",\n", batch)));
+                out.write(write.apply(batch));
             }
         } catch (UncheckedIOException e) {
             throw e.getCause();
