@@ -160,6 +160,63 @@ class SchemaChangesAfterCaptureIT {
     }
 
     @Test
+    void columnsSwappedByRenamesAreRefusedUntilTrackedAgainThenEachTakesItsOwnValues() throws SQLException {
+        Map<String, String> before = DB.state("sc.items");
+        migrate();
+        DB.sql("""
+                alter table sc.items rename column note to tmp;
+                alter table sc.items rename column code to note;
+                alter table sc.items rename column tmp to code;
+                """);
+        String changed = DB.rows("sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("no longer has the columns its log was written with");
+        assertThat(DB.rows("sc.items")).isEqualTo(changed);
+
+        DB.sql("select etl_rollback.track('sc.items')");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        DB.sql("""
+                alter table sc.items rename column note to tmp;
+                alter table sc.items rename column code to note;
+                alter table sc.items rename column tmp to code;
+                """);
+        assertThat(DB.state("sc.items")).isEqualTo(before);
+    }
+
+    @Test
+    void columnDroppedAndAddedAgainUnderItsNameIsNotTheColumnTheLogKnows() throws SQLException {
+        migrate();
+        DB.sql("alter table sc.items drop column note; alter table sc.items add column note text");
+        String changed = DB.rows("sc.items");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("no longer has the columns its log was written with");
+
+        assertThat(DB.rows("sc.items")).isEqualTo(changed);
+    }
+
+    @Test
+    void generatedColumnMadePlainIsRefusedUntilTrackedAgainThenRestoredWithItsValues() throws SQLException {
+        DB.sql("""
+                alter table sc.other add column shout text generated always as (upper(note)) stored;
+                select etl_rollback.track('sc.other');
+                """);
+        Map<String, String> before = DB.state("sc.other");
+        migrate();
+        DB.sql("alter table sc.other alter column shout drop expression");
+
+        Scenario.assertFailed(() -> DB.reverser().rollback("m1"))
+                .hasMessageContaining("no longer has the columns its log was written with");
+
+        DB.sql("select etl_rollback.track('sc.other')");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(DB.state("sc.other")).isEqualTo(before);
+    }
+
+    @Test
     void columnRetypedIsRefusedEvenWhenTrackedAgainSinceItsOldValuesAreInAnotherType() throws SQLException {
         migrate();
         DB.sql("alter table sc.items alter column qty type bigint");

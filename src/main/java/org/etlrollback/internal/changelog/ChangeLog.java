@@ -17,7 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
+import java.util.TreeMap;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.internal.schema.tables.records.MigrationRecord;
@@ -244,21 +244,32 @@ public final class ChangeLog {
     }
 
     /** The table's columns must be those the log holds: same names (by attnum) and types. */
+    /**
+     * Refuses a table whose columns are no longer those its log was written with: by attribute number, name, type,
+     * and whether each is generated or an identity GENERATED ALWAYS. A column renamed, dropped and added again
+     * under its name, or no longer generated, would otherwise be restored from another column's log, or not at all.
+     */
     private void checkShape(LoggedTable table, String logged) {
-        Map<String, String> current = dsl.resultQuery(
-                        "select a.attname::text, etl_rollback._log_type(a.atttypid, a.atttypmod)"
-                                + " from pg_catalog.pg_attribute a"
-                                + " where a.attrelid = {0}::oid and a.attnum > 0 and not a.attisdropped"
-                                + " and a.attgenerated <> 'v'",
-                        val(table.relid()))
-                .fetchMap(r -> r.get(0, String.class), r -> r.get(1, String.class));
-        Map<String, String> inLog = table.columns().stream()
-                .collect(Collectors.toMap(LoggedColumn::name, LoggedColumn::type));
+        Map<Integer, String> current = dsl.resultQuery("""
+                        select a.attnum::int, format('%s %s%s%s', a.attname, etl_rollback._log_type(a.atttypid,
+                               a.atttypmod), case when a.attgenerated = 's' then ' generated' else '' end,
+                               case when a.attidentity = 'a' then ' identity always' else '' end)
+                          from pg_catalog.pg_attribute a
+                         where a.attrelid = {0}::oid and a.attnum > 0 and not a.attisdropped
+                           and a.attgenerated <> 'v'""", val(table.relid()))
+                .fetchMap(r -> r.get(0, Integer.class), r -> r.get(1, String.class));
+        Map<Integer, String> inLog = dsl.select(TRACKED_COLUMN.ATTNUM, TRACKED_COLUMN.COLUMN_NAME,
+                        TRACKED_COLUMN.TYPE_NAME, TRACKED_COLUMN.GENERATED, TRACKED_COLUMN.IDENTITY_ALWAYS)
+                .from(TRACKED_COLUMN)
+                .where(TRACKED_COLUMN.TABLE_ID.eq(table.tableId())).and(TRACKED_COLUMN.DROPPED.isFalse())
+                .fetchMap(r -> r.value1(), r -> r.value2() + " " + r.value3() + (r.value4() ? " generated" : "")
+                        + (r.value5() ? " identity always" : ""));
         if (!current.equals(inLog)) {
             throw new EtlRollbackException(ErrorCode.FAILED, "table " + table.qualifiedName()
                     + " (logged as " + logged + ") no longer has the columns its log was written with: log "
-                    + inLog + ", table " + current + ". Nothing was changed. Changes made since the table was "
-                    + "altered were not logged completely; track the table again to log its new columns.");
+                    + new TreeMap<>(inLog).values() + ", table " + new TreeMap<>(current).values()
+                    + ". Nothing was changed. Changes made since the table was altered were not logged completely;"
+                    + " track the table again to log its columns as they are.");
         }
     }
 
