@@ -23,7 +23,8 @@ import org.etlrollback.proof.RandomSchema.Table;
  * the statement, read from the database (so the model needs no SQL semantics), tagged with the session's
  * migration. A rollback is predicted from those row changes alone, by the rules of docs/rollback.md: per key the
  * migration touched, its before-state (before the migration's first change to it) and after-state (after its
- * last), compared with the row now: {@code done}, {@code ok} or {@code conflict}; conflicts are attributed to
+ * last), compared with the row now: {@code done} (in its before-state, and changed since by no migration but the
+ * migration's own rollbacks and theirs), {@code ok} or {@code conflict}; conflicts are attributed to
  * the migrations that changed the key after the migration's last change to it, else to an untagged write. The
  * policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract. A rollback whose
  * result would break a unique or foreign key is predicted to fail and change nothing.
@@ -206,7 +207,8 @@ final class Model {
             return new Completed(Outcome.ALREADY_ROLLED_BACK, "", Map.of(), Set.of(), List.of(), this);
         }
         List<KeyPlan> plan = plan(migrationId);
-        if (hasConflicts(plan) && policy == ConflictPolicy.CASCADE && !dryRun) {
+        // a dry run rolls the dependents back too, to plan what is left, and then undoes it all
+        if (hasConflicts(plan) && policy == ConflictPolicy.CASCADE) {
             inProgress.add(migrationId);
             List<Migration> dependents = dependents(migrationId, plan, inProgress);
             for (Migration dependent : dependents) {
@@ -245,7 +247,8 @@ final class Model {
         handled.add(migrationId);
         handled.add(rollbackId);
         for (KeyPlan k : plan) {
-            if (k.state().equals("ok") || (force && k.state().equals("conflict"))) {
+            // a key the migration inserted that is gone again has nothing to restore, whatever its state
+            if ((k.state().equals("ok") || (force && k.state().equals("conflict"))) && k.action() != '-') {
                 if (k.before() == null) {
                     state.get(k.table()).remove(k.key());
                 } else {
@@ -256,7 +259,10 @@ final class Model {
         }
         migration.status = partial ? "partially_rolled_back" : "rolled_back";
         if (!partial && migration.rollbackOf != null) {
-            migrations.get(migration.rollbackOf).status = "active";
+            // back in force, but for what another of its rollbacks, still in force, undid
+            boolean otherInForce = migrations.values().stream().anyMatch(m -> migration.rollbackOf.equals(m.rollbackOf)
+                    && !m.id.equals(migrationId) && m.status.equals("active"));
+            migrations.get(migration.rollbackOf).status = otherInForce ? "partially_rolled_back" : "active";
         }
         return new Completed(partial ? Outcome.PARTIALLY_ROLLED_BACK : Outcome.ROLLED_BACK, rollbackId,
                 counts(migrationId, plan, force), conflicts, List.of(), this);
@@ -271,12 +277,17 @@ final class Model {
             }
         }
         List<KeyPlan> plan = new ArrayList<>();
+        Set<String> family = family(migrationId);
         byKey.forEach((k, changes) -> {
             Event first = changes.get(0);
             Event last = changes.get(changes.size() - 1);
             Row now = state.get(first.table()).get(first.key());
             String st;
-            if (Objects.equals(now, first.before())) {
+            // back in the before-state, and by the migration's own family only: another migration's rollback would
+            // bring the change back
+            if (Objects.equals(now, first.before()) && events.stream().noneMatch(e -> e.seq() > last.seq()
+                    && e.table() == first.table() && e.key().equals(first.key()) && e.migration() != null
+                    && !family.contains(e.migration()))) {
                 st = "done";
             } else if (Objects.equals(now, last.after())) {
                 st = "ok";
@@ -288,6 +299,21 @@ final class Model {
                     last.seq()));
         });
         return plan;
+    }
+
+    /** The migration the given one descends from by rollbacks, and every rollback descending from that. */
+    private Set<String> family(String migrationId) {
+        String root = migrationId;
+        while (migrations.get(root).rollbackOf != null) {
+            root = migrations.get(root).rollbackOf;
+        }
+        Set<String> family = new HashSet<>(Set.of(root));
+        boolean grew = true;
+        while (grew) {
+            grew = migrations.values().stream().filter(m -> m.rollbackOf != null && family.contains(m.rollbackOf))
+                    .map(m -> family.add(m.id)).reduce(false, Boolean::logicalOr);
+        }
+        return family;
     }
 
     private static boolean hasConflicts(List<KeyPlan> plan) {
@@ -344,7 +370,7 @@ final class Model {
             boolean restored = k.state().equals("ok") || (force && k.state().equals("conflict"));
             if (k.state().equals("done")) {
                 c[3]++;
-            } else if (restored) {
+            } else if (restored && k.action() != '-') {
                 c[switch (k.action()) {
                     case 'D' -> 0;
                     case 'U' -> 1;

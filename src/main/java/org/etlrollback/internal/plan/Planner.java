@@ -3,6 +3,7 @@ package org.etlrollback.internal.plan;
 import static org.etlrollback.internal.schema.Tables.MIGRATION;
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
 import static org.jooq.impl.DSL.count;
+import static org.jooq.impl.DSL.exists;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
 import static org.jooq.impl.DSL.partitionBy;
@@ -161,6 +162,8 @@ public final class Planner {
             dsl.createTemporaryTable(sql.planTable()).as(contents).onCommitDrop().execute();
         }
 
+        laterChangesAreConflicts(sql, family(mig));
+
         Field<String> state = field(name("state"), String.class);
         Field<String> action = field(name("action"), String.class);
         Map<String, Long> counts = new HashMap<>();
@@ -178,6 +181,41 @@ public final class Planner {
                 unchanged, conflicts,
                 counts.getOrDefault("conflict:D", 0L), counts.getOrDefault("conflict:U", 0L),
                 counts.getOrDefault("conflict:I", 0L), identitiesToRestore(sql));
+    }
+
+    /**
+     * A row back in its before-state is done only where the migration's own family put it there (an earlier partial
+     * rollback of it, or rollbacks of rollbacks, which only take the same changes back and forth): where another
+     * migration changed it since, that migration's rollback would bring the change back, so it is a conflict like
+     * any later change. An untagged write leaves no trace, and a row it put back stays done.
+     */
+    private void laterChangesAreConflicts(TableSql sql, List<Integer> family) {
+        Field<Long> stmt = field(name("l", "stmt"), Long.class);
+        Condition byAnotherMigration = exists(selectOne().from(STATEMENT)
+                .where(STATEMENT.STMT.eq(stmt)).and(STATEMENT.MIG.notIn(family)));
+        dsl.update(sql.plan("p"))
+                .set(field(name("state"), String.class), inline("conflict"))
+                .where(field(name("p", "state")).eq(inline("done")))
+                .and(exists(selectOne().from(sql.log("l"))
+                        .where(stmt.gt(field(name("p", "last_stmt"), Long.class)))
+                        .and(sql.imageKeysMatch("l", "o", "p", "b").or(sql.imageKeysMatch("l", "n", "p", "b")))
+                        .and(byAnotherMigration)))
+                .execute();
+    }
+
+    /** The migration the given one descends from by rollbacks, and every rollback descending from that. */
+    private List<Integer> family(int mig) {
+        return dsl.resultQuery("""
+                        with recursive up (mig, rollback_of) as (
+                            select mig, rollback_of from etl_rollback.migration where mig = {0}
+                            union all
+                            select m.mig, m.rollback_of from etl_rollback.migration m join up on m.mig = up.rollback_of),
+                        family (mig) as (
+                            select mig from up where rollback_of is null
+                            union all
+                            select m.mig from etl_rollback.migration m join family f on m.rollback_of = f.mig)
+                        select mig from family""", inline(mig))
+                .fetch(0, Integer.class);
     }
 
     /**
