@@ -196,6 +196,11 @@ public final class Reverser {
             return e;
         }
         if (e instanceof DataAccessException dae) {
+            if ("3F000".equals(dae.sqlState()) && rootMessage(dae).contains("\"etl_rollback\"")) {
+                return new EtlRollbackException(ErrorCode.FAILED, "etl-rollback is not installed in this database:"
+                        + " there is no schema etl_rollback with its log, so there is nothing to roll back. Run"
+                        + " 'etl-rollback install' first. Nothing was changed.", dae);
+            }
             return new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migrationId + " failed: "
                     + rootMessage(dae) + ". Nothing was changed.", dae);
         }
@@ -353,10 +358,12 @@ public final class Reverser {
             long fromSeq = 0;
             if (top && options.toCheckpoint().isPresent()) {
                 String checkpoint = options.toCheckpoint().get();
-                fromSeq = changeLog.checkpointSeq(migration.mig(), checkpoint).orElseThrow(() ->
-                        new EtlRollbackException(ErrorCode.FAILED, "migration " + migration.migrationId()
-                                + " has no checkpoint named " + checkpoint + "; it has "
-                                + changeLog.checkpointNames(migration.mig())));
+                fromSeq = changeLog.checkpointSeq(migration.mig(), checkpoint).orElseThrow(() -> {
+                    List<String> names = changeLog.checkpointNames(migration.mig());
+                    return new EtlRollbackException(ErrorCode.FAILED, "migration " + migration.migrationId()
+                            + " has no checkpoint named " + checkpoint + "; it has " + (names.isEmpty() ? "none"
+                            : String.join(", ", names)) + ". Nothing was changed.");
+                });
             }
             List<LoggedTable> tables = changeLog.tablesChangedBy(migration.mig());
             lock(tables);

@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -151,16 +152,36 @@ public final class Main implements Runnable {
 
     private int report(Exception e, CommandLine cmd) {
         PrintWriter err = cmd.getErr();
+        String message;
+        int exitCode;
         if (e instanceof EtlRollbackException failure) {
-            err.println("etl-rollback: " + hideSecrets(failure.getMessage()));
-            if (failure.errorCode().exitCode() == CommandLine.ExitCode.USAGE) {
+            message = hideSecrets(failure.getMessage());
+            exitCode = failure.errorCode().exitCode();
+            err.println("etl-rollback: " + message);
+            if (exitCode == CommandLine.ExitCode.USAGE) {
                 err.println("Try 'etl-rollback " + (cmd == spec.commandLine() ? "" : cmd.getCommandName() + " ")
                         + "--help' for usage.");
             }
-            return failure.errorCode().exitCode();
+        } else {
+            message = "unexpected error: " + hideSecrets(String.valueOf(e));
+            exitCode = 1;
+            err.println("etl-rollback: " + message);
         }
-        err.println("etl-rollback: unexpected error: " + hideSecrets(String.valueOf(e)));
-        return 1;
+        jsonError(cmd, message, exitCode);
+        return exitCode;
+    }
+
+    /** With --json, stdout holds one JSON document whatever happens: for a failure, its message and exit code. */
+    private static void jsonError(CommandLine cmd, String message, int exitCode) {
+        if (cmd.getParseResult() == null
+                || !Boolean.TRUE.equals(cmd.getParseResult().matchedOptionValue("--json", false))) {
+            return;
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("error", message);
+        doc.put("exit_code", exitCode);
+        cmd.getOut().print(Json.document(doc));
+        cmd.getOut().flush();
     }
 
     private int reportUsage(ParameterException e) {
@@ -170,6 +191,7 @@ public final class Main implements Runnable {
         CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
         err.println("Try 'etl-rollback " + (cmd == spec.commandLine() ? "" : cmd.getCommandName() + " ")
                 + "--help' for usage.");
+        jsonError(cmd, hideSecrets(e.getMessage()), cmd.getCommandSpec().exitCodeOnInvalidInput());
         return cmd.getCommandSpec().exitCodeOnInvalidInput();
     }
 

@@ -28,8 +28,9 @@ public final class MigrationFailedException extends EtlRollbackException {
     }
 
     private static String message(MigrationFailure f) {
+        String error = Database.redact(f.error().toString());
         StringBuilder m = new StringBuilder(f.transformer()).append(" (migration ").append(f.migrationId())
-                .append(") failed: ").append(Database.redact(f.error().toString())).append(". ");
+                .append(") failed: ").append(error).append(error.endsWith(".") ? " " : ". ");
         switch (f.autoRollback()) {
             case ROLLED_BACK -> {
                 RollbackResult r = f.rollback().orElseThrow();

@@ -11,6 +11,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.etlrollback.TestDatabase;
 import org.etlrollback.cli.CliProcess.Outcome;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,6 +74,25 @@ class CliIT {
         assertThat(second.exitCode()).as(second.toString()).isZero();
         assertThat(second.out()).contains("nothing to do");
         assertThat(empty.dsl().fetchValue("SELECT count(*) FROM etl_rollback.tracked_tables")).isEqualTo(0L);
+    }
+
+    @Test
+    void rollbackAndTrackWithoutEtlRollbackInstalledSayToInstallItAndJsonCarriesTheError() throws Exception {
+        TestDatabase empty = TestDatabase.forClass(CliIT.class);
+        empty.dsl().execute("DROP SCHEMA etl_rollback CASCADE; CREATE TABLE public.t (id int primary key)");
+        Map<String, String> env = Map.of("ETL_ROLLBACK_URL", empty.url(), "ETL_ROLLBACK_USER", empty.user(),
+                "ETL_ROLLBACK_PASSWORD", empty.password());
+
+        Outcome rollback = CliProcess.run(env, "rollback", "m1", "--json");
+        Outcome track = CliProcess.run(env, "track", "public.t");
+
+        assertThat(rollback.exitCode()).as(rollback.toString()).isEqualTo(1);
+        assertThat(rollback.err()).contains("etl-rollback is not installed", "Run 'etl-rollback install' first");
+        JsonNode error = new ObjectMapper().readTree(rollback.out());
+        assertThat(error.path("error").asText()).startsWith("etl-rollback is not installed");
+        assertThat(error.path("exit_code").asInt()).isEqualTo(1);
+        assertThat(track.exitCode()).as(track.toString()).isEqualTo(1);
+        assertThat(track.err()).contains("etl-rollback is not installed", "Run 'etl-rollback install' first");
     }
 
     @Test

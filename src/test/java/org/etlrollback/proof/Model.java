@@ -23,11 +23,11 @@ import org.etlrollback.proof.RandomSchema.Table;
  * the statement, read from the database (so the model needs no SQL semantics), tagged with the session's
  * migration. A rollback is predicted from those row changes alone, by the rules of docs/rollback.md: per key the
  * migration touched, its before-state (before the migration's first change to it) and after-state (after its
- * last), compared with the row now: {@code done} (in its before-state, and changed since by no migration but the
- * migration's own rollbacks and theirs), {@code ok} or {@code conflict}; conflicts are attributed to
- * the migrations that changed the key after the migration's last change to it, else to an untagged write. The
- * policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract. A rollback whose
- * result would break a unique or foreign key is predicted to fail and change nothing.
+ * last), compared with the row now: {@code done} (in its before-state, and taken over from the state the migration
+ * left by no migration but its own rollbacks and theirs: its family), {@code ok} or {@code conflict}; conflicts are
+ * attributed to the migrations outside that family that changed the key after the migration's last change to it,
+ * else to an untagged write. The policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract.
+ * A rollback whose result would break a unique or foreign key is predicted to fail and change nothing.
  */
 final class Model {
     private final RandomSchema schema;
@@ -283,11 +283,13 @@ final class Model {
             Event last = changes.get(changes.size() - 1);
             Row now = state.get(first.table()).get(first.key());
             String st;
-            // back in the before-state, and by the migration's own family only: another migration's rollback would
-            // bring the change back
+            // back in the before-state, and taken over from what the migration left by no migration outside its
+            // family: that migration's rollback would bring the change back
             if (Objects.equals(now, first.before()) && events.stream().noneMatch(e -> e.seq() > last.seq()
                     && e.table() == first.table() && e.key().equals(first.key()) && e.migration() != null
-                    && !family.contains(e.migration()))) {
+                    && !family.contains(e.migration())
+                    && (last.after() != null ? last.after().equals(e.before())
+                            : e.before() == null && e.after() != null))) {
                 st = "done";
             } else if (Objects.equals(now, last.after())) {
                 st = "ok";
@@ -320,12 +322,16 @@ final class Model {
         return plan.stream().anyMatch(k -> k.state().equals("conflict"));
     }
 
-    /** The tagged migrations that changed the key after the migration's last change to it, oldest first. */
+    /**
+     * The tagged migrations that changed the key after the migration's last change to it, oldest first, but for the
+     * migration's family.
+     */
     private List<String> laterMigrations(String migrationId, KeyPlan k) {
+        Set<String> family = family(migrationId);
         Set<String> later = new LinkedHashSet<>();
         for (Event e : events) {
             if (e.seq() > k.lastSeq() && e.table() == k.table() && e.key().equals(k.key())
-                    && e.migration() != null && !e.migration().equals(migrationId)) {
+                    && e.migration() != null && !family.contains(e.migration())) {
                 later.add(e.migration());
             }
         }

@@ -2,11 +2,13 @@ package org.etlrollback.internal.plan;
 
 import static org.etlrollback.internal.schema.Tables.MIGRATION;
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.jooq.impl.DSL.condition;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.exists;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
 import static org.jooq.impl.DSL.partitionBy;
+import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.rowNumber;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
@@ -84,20 +86,21 @@ public final class Planner {
         List<TablePlan> plans = new ArrayList<>();
         List<Conflict> conflicts = new ArrayList<>();
         long conflictCount = 0;
+        List<Integer> family = family(migration.mig());
         for (LoggedTable table : ordered) {
             String planTable = "etl_rollback_plan_" + migration.mig() + "_" + table.tableId();
             TableSql sql = new TableSql(table, planSchema.map(s -> name(s, planTable)).orElse(name(planTable)));
-            TablePlan plan = planTable(sql, migration.mig(), fromSeq, uptoSeq);
+            TablePlan plan = planTable(sql, migration.mig(), family, fromSeq, uptoSeq);
             plans.add(plan);
             conflictCount += plan.conflicts();
             if (plan.conflicts() > 0 && conflicts.size() < RollbackResult.CONFLICTS_LISTED) {
-                conflicts.addAll(conflicts(sql, migration.mig(), RollbackResult.CONFLICTS_LISTED - conflicts.size()));
+                conflicts.addAll(conflicts(sql, family, RollbackResult.CONFLICTS_LISTED - conflicts.size()));
             }
         }
         return new RollbackPlan(migration, fromSeq, uptoSeq, plans, conflicts, conflictCount);
     }
 
-    private TablePlan planTable(TableSql sql, int mig, long fromSeq, long uptoSeq) {
+    private TablePlan planTable(TableSql sql, int mig, List<Integer> family, long fromSeq, long uptoSeq) {
         if (planSchema.isPresent()) {
             dsl.dropTableIfExists(sql.planTable()).execute();
         } else {
@@ -162,7 +165,7 @@ public final class Planner {
             dsl.createTemporaryTable(sql.planTable()).as(contents).onCommitDrop().execute();
         }
 
-        laterChangesAreConflicts(sql, family(mig));
+        laterChangesAreConflicts(sql, family);
 
         Field<String> state = field(name("state"), String.class);
         Field<String> action = field(name("action"), String.class);
@@ -184,22 +187,36 @@ public final class Planner {
     }
 
     /**
-     * A row back in its before-state is done only where the migration's own family put it there (an earlier partial
-     * rollback of it, or rollbacks of rollbacks, which only take the same changes back and forth): where another
-     * migration changed it since, that migration's rollback would bring the change back, so it is a conflict like
-     * any later change. An untagged write leaves no trace, and a row it put back stays done.
+     * A row back in its before-state is done, unless a migration outside the migration's family (its rollbacks and
+     * theirs, which take its own changes back and forth) took the row over from the state the migration left it in:
+     * rolling that migration back would bring the migration's change back, with the migration marked rolled back.
+     * Such a row is a conflict like any later change. A row a later change put back some other way (from a state
+     * that migration found, not this one's), or an untagged write that leaves no trace, stays done.
      */
     private void laterChangesAreConflicts(TableSql sql, List<Integer> family) {
-        Field<Long> stmt = field(name("l", "stmt"), Long.class);
-        Condition byAnotherMigration = exists(selectOne().from(STATEMENT)
-                .where(STATEMENT.STMT.eq(stmt)).and(STATEMENT.MIG.notIn(family)));
+        Field<Long> stmt = field(name("y", "stmt"), Long.class);
+        LoggedColumn firstKey = sql.keys().get(0);
+        List<Field<?>> takenOver = sql.columns().stream().<Field<?>>map(c -> TableSql.image("y", "o", c)).toList();
+        List<Field<?>> left = sql.columns().stream().<Field<?>>map(c -> TableSql.image("x", "n", c)).toList();
+        // the change by which the migration last left the row, and the later change that found it so
+        Condition fromWhatItLeft = field(name("p", "has_after"), Boolean.class).isTrue()
+                .and(sql.imageKeysMatch("y", "o", "p", "b"))
+                .and(exists(selectOne().from(sql.log("x"))
+                        .where(field(name("x", "stmt")).eq(field(name("p", "last_stmt"))))
+                        .and(sql.imageKeysMatch("x", "n", "p", "b"))
+                        .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
+                                row(takenOver), row(left)))));
+        Condition intoWhatItDeleted = field(name("p", "has_after"), Boolean.class).isFalse()
+                .and(TableSql.image("y", "o", firstKey).isNull())
+                .and(sql.imageKeysMatch("y", "n", "p", "b"));
         dsl.update(sql.plan("p"))
                 .set(field(name("state"), String.class), inline("conflict"))
                 .where(field(name("p", "state")).eq(inline("done")))
-                .and(exists(selectOne().from(sql.log("l"))
+                .and(exists(selectOne().from(sql.log("y"))
                         .where(stmt.gt(field(name("p", "last_stmt"), Long.class)))
-                        .and(sql.imageKeysMatch("l", "o", "p", "b").or(sql.imageKeysMatch("l", "n", "p", "b")))
-                        .and(byAnotherMigration)))
+                        .and(fromWhatItLeft.or(intoWhatItDeleted))
+                        .and(exists(selectOne().from(STATEMENT)
+                                .where(STATEMENT.STMT.eq(stmt)).and(STATEMENT.MIG.notIn(family))))))
                 .execute();
     }
 
@@ -250,9 +267,10 @@ public final class Planner {
 
     /**
      * The conflicting rows of one table, each with the migrations that changed its key after the migration's
-     * last change to it. A conflict no later tagged change explains is put down to an untagged write.
+     * last change to it, but for the migration's family (its rollbacks take its own changes back and forth). A
+     * conflict no later tagged change explains is put down to an untagged write.
      */
-    private List<Conflict> conflicts(TableSql sql, int mig, int limit) {
+    private List<Conflict> conflicts(TableSql sql, List<Integer> family, int limit) {
         Table<?> plan = sql.plan("p");
         Field<String> keyJson = keyJson(sql, "p", "b");
         Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
@@ -279,7 +297,7 @@ public final class Planner {
                     .join(STATEMENT).on(STATEMENT.STMT.eq(stmt))
                     .join(MIGRATION).on(MIGRATION.MIG.eq(STATEMENT.MIG))
                     .where(field(name("p", "state")).eq(inline("conflict")))
-                    .and(STATEMENT.MIG.ne(mig))
+                    .and(STATEMENT.MIG.notIn(family))
                     .fetch());
         }
         laterChanges.sort(Comparator.comparing(Record3::value3));
