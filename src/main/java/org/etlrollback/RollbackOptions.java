@@ -21,6 +21,7 @@ public record RollbackOptions(boolean dryRun, boolean verify, ConflictPolicy onC
                               RollbackProgress progress) {
 
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration MAX_LOCK_TIMEOUT = Duration.ofMillis(Integer.MAX_VALUE);
 
     public RollbackOptions {
         Objects.requireNonNull(onConflict, "onConflict");
@@ -30,6 +31,11 @@ public record RollbackOptions(boolean dryRun, boolean verify, ConflictPolicy onC
         Objects.requireNonNull(progress, "progress");
         if (lockTimeout.isNegative() || lockTimeout.isZero()) {
             throw new EtlRollbackException(ErrorCode.USAGE, "lock timeout must be positive, was " + lockTimeout);
+        }
+        // PostgreSQL's lock_timeout is an int of milliseconds
+        if (lockTimeout.compareTo(MAX_LOCK_TIMEOUT) > 0) {
+            throw new EtlRollbackException(ErrorCode.USAGE, "lock timeout must be at most " + MAX_LOCK_TIMEOUT
+                    + " (PostgreSQL's limit), was " + lockTimeout);
         }
     }
 

@@ -139,6 +139,10 @@ final class RollbackCommand implements Callable<Integer> {
         if (d.isZero()) {
             throw new EtlRollbackException(ErrorCode.USAGE, "invalid --lock-timeout '" + text + "': must be positive");
         }
+        if (d.compareTo(RollbackOptions.MAX_LOCK_TIMEOUT) > 0) {
+            throw new EtlRollbackException(ErrorCode.USAGE, "invalid --lock-timeout '" + text + "': at most "
+                    + RollbackOptions.MAX_LOCK_TIMEOUT.toHours() + "h");
+        }
         return d;
     }
 

@@ -69,7 +69,9 @@ class MainTest {
                 new String[] {"cleanup", "--older-than", "-7"}, "invalid --older-than '-7'",
                 new String[] {"interactive", "--limit", "0"}, "invalid --limit 0",
                 new String[] {"interactive", "--on-conflict", "later"}, "unknown conflict policy 'later'",
-                new String[] {"show"}, "Missing required parameter: 'ID'");
+                new String[] {"show"}, "Missing required parameter: 'ID'",
+                new String[] {"rollback", "m1", "--lock-timeout", "100000000000s"},
+                "invalid --lock-timeout '100000000000s': at most 596h");
         cases.forEach((args, message) -> {
             Run run = run(nowhere, args);
             assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(2);

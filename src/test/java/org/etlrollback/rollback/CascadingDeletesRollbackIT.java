@@ -35,6 +35,29 @@ class CascadingDeletesRollbackIT {
     }
 
     @Test
+    void parentReloadedUnderANewIdWithItsNaturalKeyIsRestoredInTheOrderNoActionHarms() throws SQLException {
+        DB.sql("""
+                create table casc.codes (id int primary key, code text unique, note text);
+                create table casc.uses (id int primary key,
+                    code text references casc.codes (code) on update cascade on delete set null);
+                insert into casc.codes values (1, 'A', 'x'), (2, 'B', 'y');
+                insert into casc.uses values (1, 'A'), (2, 'B'), (3, 'A');
+                select etl_rollback.track('casc.codes');
+                select etl_rollback.track('casc.uses');
+                """);
+        Map<String, String> before = DB.state("casc.codes", "casc.uses");
+        // the delete sets the uses of A to null (logged as m1's too); the new row takes the natural key back
+        DB.tagged("m1", "delete from casc.codes where id = 1; insert into casc.codes values (3, 'A', 'new')");
+
+        // updating the uses back before deleting row 3 would let its ON DELETE SET NULL undo them again: the
+        // order that does not is found and checked
+        RollbackResult result = DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(DB.state("casc.codes", "casc.uses")).isEqualTo(before);
+        assertThat(result.rowsRestored()).isEqualTo(4);
+    }
+
+    @Test
     void childrenMovedToAnInsertedParentSurviveItsDeletion() throws SQLException {
         Map<String, String> before = DB.state(TABLES);
         DB.tagged("m1", """

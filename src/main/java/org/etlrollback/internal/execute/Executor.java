@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.RollbackProgress;
@@ -73,9 +74,10 @@ public final class Executor {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
+        Supplier<Optional<String>> actionsDamage = actionsDamage(plan, restoreConflicts);
         String failure = null;
         for (String order : ORDERS) {
-            failure = attempt(steps(order, plan, states, restoreConflicts), planned, progress);
+            failure = attempt(steps(order, plan, states, restoreConflicts), planned, progress, actionsDamage);
             if (failure == null) {
                 return false;
             }
@@ -125,10 +127,12 @@ public final class Executor {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
                 : field(name("p", "state")).eq(inline("ok"));
+        Supplier<Optional<String>> actionsDamage = actionsDamage(plan, restoreConflicts);
         Savepoint tried = savepoint();
         try {
             for (String order : ORDERS) {
-                if (attempt(steps(order, plan, states, restoreConflicts), planned, RollbackProgress.NONE) == null) {
+                if (attempt(steps(order, plan, states, restoreConflicts), planned, RollbackProgress.NONE,
+                        actionsDamage) == null) {
                     return Optional.of(order);
                 }
             }
@@ -138,8 +142,25 @@ public final class Executor {
         }
     }
 
-    /** Runs an order of steps; null when it succeeded, else why it failed (and then it changed nothing). */
-    private String attempt(List<Step> steps, long planned, RollbackProgress progress) {
+    /**
+     * Where a foreign key with an action refers to one of the plan's tables, the check that an order left every row
+     * it restored as planned: the action may have changed a row restored before, or after, the statement that fired
+     * it, where another order would not. Else a check that finds nothing.
+     */
+    private Supplier<Optional<String>> actionsDamage(RollbackPlan plan, boolean restoreConflicts) {
+        if (!ForeignKeyActions.anyReferring(dsl, plan.tables().stream().map(TablePlan::table).toList())) {
+            return Optional::empty;
+        }
+        return () -> new Verifier(dsl).difference(plan, restoreConflicts)
+                .map(difference -> "a foreign key's action changed rows it restored: " + difference);
+    }
+
+    /**
+     * Runs an order of steps, then {@code afterwards}; null when both succeeded, else why it failed (and then it
+     * changed nothing).
+     */
+    private String attempt(List<Step> steps, long planned, RollbackProgress progress,
+                           Supplier<Optional<String>> afterwards) {
         Savepoint savepoint = savepoint();
         long done = 0;
         try {
@@ -154,6 +175,12 @@ public final class Executor {
                 }
                 done += rows;
                 progress.update(step.description(), done, planned);
+            }
+            Optional<String> damage = afterwards.get();
+            if (damage.isPresent()) {
+                LOG.debug("Order failed: {}, trying the next", damage.get());
+                rollbackTo(savepoint);
+                return damage.get();
             }
             release(savepoint);
             return null;

@@ -39,8 +39,9 @@ import org.jooq.SelectFieldOrAsterisk;
  * untagged write's, a row of an untracked table) would be deleted or changed without a trace in the plan. Such a
  * rollback is refused before it writes anything, as a foreign key without an action refuses it by failing.
  *
- * <p>A referring row is counted as it will be once the rollback is done: rows the plan deletes do not count, rows it
- * restores count with their before-image, other rows as they are.
+ * <p>Only rows the plan does not restore count, as they are now. Whether the action fires on a row the plan
+ * restores depends on the order of the restoring statements: the executor checks, after each order it tries on such
+ * tables, that every restored row is as planned, and tries the next order where one is not.
  */
 final class ForeignKeyActions {
     private final DSLContext dsl;
@@ -78,7 +79,7 @@ final class ForeignKeyActions {
     }
 
     /**
-     * How many rows of the referring table will, after the rollback, refer to a row the rollback deletes (ON DELETE
+     * How many rows of the referring table that the rollback does not restore refer to a row it deletes (ON DELETE
      * actions) or to a value it changes (ON UPDATE actions).
      */
     private long referringRows(ForeignKey fk, TablePlan referenced, TablePlan referring, boolean restoreConflicts) {
@@ -106,29 +107,24 @@ final class ForeignKeyActions {
             refers = refers.and(condition("{0} operator({1}) {2}", field(name("r", fk.columns().get(i))),
                     keyword(fk.equalities().get(i)), field(name("t", fk.referencedColumns().get(i)))));
         }
-        Select<? extends Record> rows = finalRows(fk, referring, restoreConflicts);
+        Select<? extends Record> rows = otherRows(fk, referring, restoreConflicts);
         return dsl.fetchCount(selectOne().from(rows.asTable("r"))
                 .where(exists(selectOne().from(parent.target("t")).join(parent.plan("p"))
                         .on(parent.keyMatches("t", "p", "b"))
                         .where(restoredP).and(gone).and(refers))));
     }
 
-    /** The referring columns of the referring table's rows as they will be once the rollback is done. */
-    private Select<? extends Record> finalRows(ForeignKey fk, TablePlan referring, boolean restoreConflicts) {
+    /** The referring columns of the referring table's rows that the plan does not restore. */
+    private Select<? extends Record> otherRows(ForeignKey fk, TablePlan referring, boolean restoreConflicts) {
         List<SelectFieldOrAsterisk> current = new ArrayList<>();
         fk.columns().forEach(c -> current.add(field(name("c", c)).as(c)));
         if (referring == null) {
             return select(current).from(table(name(fk.schema(), fk.table())).as("c"));
         }
         TableSql child = new TableSql(referring.table(), referring.planTable());
-        List<SelectFieldOrAsterisk> restoredImages = new ArrayList<>();
-        fk.columns().forEach(c -> restoredImages.add(TableSql.image("q", "b", column(child, c)).as(c)));
         return select(current).from(child.target("c"))
                 .where(notExists(selectOne().from(child.plan("q")).where(child.keyMatches("c", "q", "b"))
-                        .and(restoredIn("q", restoreConflicts))))
-                .unionAll(select(restoredImages).from(child.plan("q"))
-                        .where(restoredIn("q", restoreConflicts))
-                        .and(field(name("q", "had_before"), Boolean.class).isTrue()));
+                        .and(restoredIn("q", restoreConflicts))));
     }
 
     private static Condition restoredIn(String alias, boolean restoreConflicts) {
