@@ -565,7 +565,7 @@ $$;
 
 -- _expect_rows: a --sql script's check that a restoring statement changed the rows it was planned to change.
 CREATE OR REPLACE FUNCTION etl_rollback._expect_rows(p_changed bigint, p_planned bigint, p_statement text)
-RETURNS void LANGUAGE plpgsql AS
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
     IF p_changed <> p_planned THEN

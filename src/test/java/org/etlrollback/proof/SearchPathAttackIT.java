@@ -61,6 +61,7 @@ class SearchPathAttackIT {
             "etl_rollback.track(text)", "the admin",
             "etl_rollback._track(regclass,text)", "the admin, through track(text)",
             "etl_rollback._log_type(oid,integer)", "the admin",
+            "etl_rollback._expect_rows(bigint,bigint,text)", "the admin, as a --sql script does",
             "etl_rollback.untrack(text)", "the admin");
 
     /** Resolves its argument on the caller's search_path by design; every other name in it is qualified. */
@@ -192,13 +193,15 @@ class SearchPathAttackIT {
             assertThat(column(s, "select etl_rollback.track('attack.supplier')")).containsExactly("attack.supplier");
             assertThat(column(s, "select etl_rollback._log_type('integer'::regtype::oid, -1)"))
                     .containsExactly("integer");
+            exec(s, "select etl_rollback._expect_rows(1, 1, 'a statement')");
             exec(s, "select pg_catalog.set_config('etl_rollback.migration_id', 'admin under attack', false)",
                     "select etl_rollback.checkpoint('admin checkpoint')");
             assertThat(column(s, "select etl_rollback.untrack('attack.supplier')")).containsExactly("attack.supplier");
             assertThat(SearchPathAttack.callsSince(s, mark)).as("look-alikes run by the admin's statements").isEmpty();
         }
         called.addAll(List.of("etl_rollback._prepare_capture(regclass)", NAME_RESOLVER,
-                "etl_rollback._track(regclass,text)", "etl_rollback._log_type(oid,integer)"));
+                "etl_rollback._track(regclass,text)", "etl_rollback._log_type(oid,integer)",
+                "etl_rollback._expect_rows(bigint,bigint,text)"));
         called.add("etl_rollback.untrack(text)");
 
         try (Connection owner = DB.connect()) {
