@@ -374,7 +374,7 @@ final class Model {
         for (KeyPlan k : plan) {
             long[] c = counts.get(k.table());
             boolean restored = k.state().equals("ok") || (force && k.state().equals("conflict"));
-            if (k.state().equals("done")) {
+            if (k.state().equals("done") || (k.state().equals("ok") && k.action() == '-')) {
                 c[3]++;
             } else if (restored && k.action() != '-') {
                 c[switch (k.action()) {

@@ -7,6 +7,7 @@ import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.exists;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
+import static org.jooq.impl.DSL.min;
 import static org.jooq.impl.DSL.partitionBy;
 import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.rowNumber;
@@ -165,14 +166,9 @@ public final class Planner {
             dsl.createTemporaryTable(sql.planTable()).as(contents).onCommitDrop().execute();
         }
 
-        laterChangesAreConflicts(sql, family);
-
-        Field<String> state = field(name("state"), String.class);
-        Field<String> action = field(name("action"), String.class);
-        Map<String, Long> counts = new HashMap<>();
-        for (Record3<String, String, Integer> r : dsl.select(state, action, count()).from(sql.planTable())
-                .groupBy(state, action).fetch()) {
-            counts.merge(r.value1() + ":" + r.value2(), r.value3().longValue(), Long::sum);
+        Map<String, Long> counts = counts(sql);
+        if (counts.keySet().stream().anyMatch(k -> k.startsWith("done:")) && laterChangesAreConflicts(sql, family)) {
+            counts = counts(sql);
         }
         long unchanged = counts.entrySet().stream().filter(e -> e.getKey().startsWith("done:"))
                 .mapToLong(Map.Entry::getValue).sum()
@@ -190,34 +186,63 @@ public final class Planner {
      * A row back in its before-state is done, unless a migration outside the migration's family (its rollbacks and
      * theirs, which take its own changes back and forth) took the row over from the state the migration left it in:
      * rolling that migration back would bring the migration's change back, with the migration marked rolled back.
-     * Such a row is a conflict like any later change. A row a later change put back some other way (from a state
-     * that migration found, not this one's), or an untagged write that leaves no trace, stays done.
+     * Such a row is a conflict like any later change, or ok where the migration left it as it found it. A row a later
+     * change put back some other way (from a state that migration found, not this one's), or an untagged write that
+     * leaves no trace, stays done. Returns whether it found any.
      */
-    private void laterChangesAreConflicts(TableSql sql, List<Integer> family) {
+    private boolean laterChangesAreConflicts(TableSql sql, List<Integer> family) {
+        Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
         Field<Long> stmt = field(name("y", "stmt"), Long.class);
-        LoggedColumn firstKey = sql.keys().get(0);
+        Condition done = field(name("p", "state")).eq(inline("done"));
+        // a bound the log's index on stmt reads from
+        Long earliest = dsl.select(min(lastStmt)).from(sql.plan("p")).where(done)
+                .fetchSingle().value1();
+        Condition later = stmt.gt(lastStmt).and(stmt.gt(inline(earliest)))
+                .and(STATEMENT.STMT.eq(stmt)).and(STATEMENT.MIG.notIn(family));
         List<Field<?>> takenOver = sql.columns().stream().<Field<?>>map(c -> TableSql.image("y", "o", c)).toList();
         List<Field<?>> left = sql.columns().stream().<Field<?>>map(c -> TableSql.image("x", "n", c)).toList();
-        // the change by which the migration last left the row, and the later change that found it so
-        Condition fromWhatItLeft = field(name("p", "has_after"), Boolean.class).isTrue()
-                .and(sql.imageKeysMatch("y", "o", "p", "b"))
-                .and(exists(selectOne().from(sql.log("x"))
-                        .where(field(name("x", "stmt")).eq(field(name("p", "last_stmt"))))
-                        .and(sql.imageKeysMatch("x", "n", "p", "b"))
+        List<Field<?>> found = sql.columns().stream().<Field<?>>map(c -> TableSql.image("p", "b", c)).toList();
+        // joins that pair every done row with the log in one pass each (hash or merge), however many rows are done:
+        // a lookup per row would read the log after it again for each
+        String nestLoop = dsl.resultQuery("select current_setting('enable_nestloop')").fetchSingle(0, String.class);
+        dsl.execute("set local enable_nestloop = off");
+        // the change by which the migration last left the row, and a later change that found it so
+        // a row the migration left as it found it is then as the migration left it: ok, as it would be untouched
+        int fromWhatItLeft = dsl.update(sql.plan("p"))
+                .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue()
                         .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
-                                row(takenOver), row(left)))));
-        Condition intoWhatItDeleted = field(name("p", "has_after"), Boolean.class).isFalse()
-                .and(TableSql.image("y", "o", firstKey).isNull())
-                .and(sql.imageKeysMatch("y", "n", "p", "b"));
-        dsl.update(sql.plan("p"))
-                .set(field(name("state"), String.class), inline("conflict"))
-                .where(field(name("p", "state")).eq(inline("done")))
-                .and(exists(selectOne().from(sql.log("y"))
-                        .where(stmt.gt(field(name("p", "last_stmt"), Long.class)))
-                        .and(fromWhatItLeft.or(intoWhatItDeleted))
-                        .and(exists(selectOne().from(STATEMENT)
-                                .where(STATEMENT.STMT.eq(stmt)).and(STATEMENT.MIG.notIn(family))))))
+                                row(found), row(left))), inline("ok")).otherwise(inline("conflict")))
+                .from(sql.log("x"), sql.log("y"), STATEMENT)
+                .where(done).and(field(name("p", "has_after"), Boolean.class).isTrue())
+                .and(field(name("x", "stmt"), Long.class).eq(lastStmt)).and(sql.imageKeysMatch("x", "n", "p", "b"))
+                .and(sql.imageKeysMatch("y", "o", "p", "b")).and(later)
+                .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
+                        row(takenOver), row(left)))
                 .execute();
+        // a later insert of a row the migration deleted last
+        int intoWhatItDeleted = dsl.update(sql.plan("p"))
+                .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue(),
+                        inline("conflict")).otherwise(inline("ok")))
+                .from(sql.log("y"), STATEMENT)
+                .where(done).and(field(name("p", "has_after"), Boolean.class).isFalse())
+                .and(sql.imageKeysMatch("y", "n", "p", "b"))
+                .and(TableSql.image("y", "o", sql.keys().get(0)).isNull())
+                .and(later)
+                .execute();
+        dsl.execute("set local enable_nestloop = " + ("on".equals(nestLoop) ? "on" : "off"));
+        return fromWhatItLeft + intoWhatItDeleted > 0;
+    }
+
+    /** The plan's rows by state and action, e.g. {@code ok:U}. */
+    private Map<String, Long> counts(TableSql sql) {
+        Field<String> state = field(name("state"), String.class);
+        Field<String> action = field(name("action"), String.class);
+        Map<String, Long> counts = new HashMap<>();
+        for (Record3<String, String, Integer> r : dsl.select(state, action, count()).from(sql.planTable())
+                .groupBy(state, action).fetch()) {
+            counts.merge(r.value1() + ":" + r.value2(), r.value3().longValue(), Long::sum);
+        }
+        return counts;
     }
 
     /** The migration the given one descends from by rollbacks, and every rollback descending from that. */
