@@ -69,6 +69,45 @@ public final class Executor {
 
     /** Whether the plan ran set-based ({@code false}) or had to be replayed statement by statement. */
     public boolean execute(RollbackPlan plan, boolean restoreConflicts, RollbackProgress progress) {
+        Attempts attempts = firstOrder(plan, restoreConflicts, progress);
+        if (attempts.order().isPresent()) {
+            return false;
+        }
+        LOG.info("Rollback of {}: no set-based order satisfies the constraints; replaying statement by statement",
+                plan.migration().migrationId());
+        long planned = plan.rows(restoreConflicts);
+        replay(plan, restoreConflicts, planned, progress);
+        // an inverse statement finds only the rows as the migration left them: one that moved a key can miss a row
+        // that changed or went since, where the set-based order would have restored it
+        String unrestored = new Verifier(dsl).difference(plan, restoreConflicts).orElse(null);
+        if (unrestored != null) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
+                    + " failed: no set-based order satisfies the constraints (" + attempts.lastFailure()
+                    + "), and replaying its statements does not restore every row (" + unrestored + ")."
+                    + " Nothing was changed.");
+        }
+        return true;
+    }
+
+    /**
+     * The first order that carries the plan out set-based, tried and then undone, for a script to write its
+     * statements in; empty where only a replay would (the script then keeps the first order, and stops where it
+     * fails).
+     */
+    public Optional<String> workingOrder(RollbackPlan plan, boolean restoreConflicts) {
+        Savepoint tried = savepoint();
+        try {
+            return firstOrder(plan, restoreConflicts, RollbackProgress.NONE).order();
+        } finally {
+            rollbackTo(tried);
+        }
+    }
+
+    /** The orders tried: the first that carried the plan out, whose changes stay, or why the last one failed. */
+    private record Attempts(Optional<String> order, String lastFailure) {
+    }
+
+    private Attempts firstOrder(RollbackPlan plan, boolean restoreConflicts, RollbackProgress progress) {
         new ForeignKeyActions(dsl).check(plan, restoreConflicts);
         long planned = plan.rows(restoreConflicts);
         Condition states = restoreConflicts
@@ -79,21 +118,10 @@ public final class Executor {
         for (String order : ORDERS) {
             failure = attempt(steps(order, plan, states, restoreConflicts), planned, progress, actionsDamage);
             if (failure == null) {
-                return false;
+                return new Attempts(Optional.of(order), null);
             }
         }
-        LOG.info("Rollback of {}: no set-based order satisfies the constraints; replaying statement by statement",
-                plan.migration().migrationId());
-        replay(plan, restoreConflicts, planned, progress);
-        // an inverse statement finds only the rows as the migration left them: one that moved a key can miss a row
-        // that changed or went since, where the set-based order would have restored it
-        String unrestored = new Verifier(dsl).difference(plan, restoreConflicts).orElse(null);
-        if (unrestored != null) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + plan.migration().migrationId()
-                    + " failed: no set-based order satisfies the constraints (" + failure + "), and replaying its"
-                    + " statements does not restore every row (" + unrestored + "). Nothing was changed.");
-        }
-        return true;
+        return new Attempts(Optional.empty(), failure);
     }
 
     /** One statement of an order; {@code rows} is how many rows it must change, or -1 when that may vary. */
@@ -114,32 +142,6 @@ public final class Executor {
             }
         }
         return steps;
-    }
-
-    /**
-     * The first order that carries the plan out set-based, tried and then undone, for a script to write its
-     * statements in; empty where only a replay would (the script then keeps the first order, and stops where it
-     * fails).
-     */
-    public Optional<String> workingOrder(RollbackPlan plan, boolean restoreConflicts) {
-        new ForeignKeyActions(dsl).check(plan, restoreConflicts);
-        long planned = plan.rows(restoreConflicts);
-        Condition states = restoreConflicts
-                ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
-                : field(name("p", "state")).eq(inline("ok"));
-        Supplier<Optional<String>> actionsDamage = actionsDamage(plan, restoreConflicts);
-        Savepoint tried = savepoint();
-        try {
-            for (String order : ORDERS) {
-                if (attempt(steps(order, plan, states, restoreConflicts), planned, RollbackProgress.NONE,
-                        actionsDamage) == null) {
-                    return Optional.of(order);
-                }
-            }
-            return Optional.empty();
-        } finally {
-            rollbackTo(tried);
-        }
     }
 
     /**
