@@ -14,7 +14,6 @@ import java.util.function.BiConsumer;
 
 import org.etlrollback.TrackResult;
 import org.etlrollback.UntrackResult;
-import org.etlrollback.internal.changelog.MigrationCatalog;
 import org.etlrollback.internal.database.Database;
 import org.etlrollback.internal.database.ForeignKey;
 import org.jooq.DSLContext;
@@ -87,7 +86,7 @@ public final class Tracker {
         List<String> results = new ArrayList<>(tables.size());
         try (Connection connection = database.connect()) {
             DSLContext dsl = DSL.using(connection, SQLDialect.POSTGRES);
-            MigrationCatalog.requireInstalled(dsl, database);
+            database.requireInstalled(dsl);
             dsl.transaction(trx -> {
                 for (String table : tables) {
                     Field<String> call = function(name("etl_rollback", functionName), SQLDataType.VARCHAR, val(table));

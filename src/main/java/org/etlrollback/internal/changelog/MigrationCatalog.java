@@ -60,7 +60,7 @@ public final class MigrationCatalog {
     /** Every migration, newest first (by start, then by last change). */
     public List<MigrationSummary> list() {
         return read("list", dsl -> {
-            requireInstalled(dsl, database);
+            database.requireInstalled(dsl);
             requirePrivilege(dsl, "etl_rollback.migrations", "SELECT", "list the migrations", "etl_rollback_viewer");
             return dsl.select(ID, NAME, STATUS, STARTED_AT, LAST_CHANGE_AT, TABLES, ROW_CHANGES)
                     .from(MIGRATIONS)
@@ -76,7 +76,7 @@ public final class MigrationCatalog {
      */
     public MigrationDetail show(String migrationId) {
         return read("show " + migrationId, dsl -> {
-            requireInstalled(dsl, database);
+            database.requireInstalled(dsl);
             requirePrivilege(dsl, "etl_rollback.statement", "SELECT", "show a migration's log", "etl_rollback_admin");
             Record row = dsl.select(ID, NAME, STATUS, STARTED_AT, LAST_CHANGE_AT, TABLES, ROW_CHANGES,
                             MIGRATION.MIG, MIGRATION.STARTED_BY, MIGRATION.ROLLED_BACK_AT, MIGRATION.ROLLBACK_OF)
@@ -156,18 +156,6 @@ public final class MigrationCatalog {
 
     private static long longValue(BigDecimal value) {
         return value == null ? 0 : value.longValueExact();
-    }
-
-    /**
-     * Refuses to go on when etl-rollback is not installed in the database, saying what to run.
-     */
-    public static void requireInstalled(DSLContext dsl, Database database) {
-        boolean installed = dsl.select(field("to_regclass('etl_rollback.migration') is not null", Boolean.class))
-                .fetchSingle().value1();
-        if (!installed) {
-            throw new EtlRollbackException(ErrorCode.FAILED, "etl-rollback is not installed in " + database.description()
-                    + ": there is no schema etl_rollback with its catalog. Run 'etl-rollback install' first.");
-        }
     }
 
     /**

@@ -65,6 +65,18 @@ public final class Database {
     }
 
     /**
+     * Refuses to go on when etl-rollback is not installed in the database, saying what to run.
+     */
+    public void requireInstalled(DSLContext dsl) {
+        boolean installed = dsl.resultQuery("select to_regclass('etl_rollback.migration') is not null")
+                .fetchSingle(0, Boolean.class);
+        if (!installed) {
+            throw new EtlRollbackException(ErrorCode.FAILED, "etl-rollback is not installed in " + description
+                    + ": there is no schema etl_rollback with its catalog. Run 'etl-rollback install' first.");
+        }
+    }
+
+    /**
      * Resolves every name the current transaction's statements use in {@code pg_catalog} only, never in a schema of
      * the caller's {@code search_path}, where a look-alike function or operator (say {@code to_regclass(text)}, or
      * {@code =} for two varchar) would run with the caller's rights. The engine names each of its own objects with

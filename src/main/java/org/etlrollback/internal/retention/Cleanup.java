@@ -203,7 +203,7 @@ public final class Cleanup {
             return DSL.using(connection, SQLDialect.POSTGRES).transactionResult(trx -> {
                 DSLContext dsl = trx.dsl();
                 Database.pinSearchPath(dsl);
-                MigrationCatalog.requireInstalled(dsl, database);
+                database.requireInstalled(dsl);
                 MigrationCatalog.requirePrivilege(dsl, "etl_rollback.migration", "DELETE",
                         "delete the log of migrations", "etl_rollback_admin");
                 return work.run(dsl);
