@@ -15,15 +15,18 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.etlrollback.ErrorCode;
 import org.etlrollback.EtlRollbackException;
 import org.etlrollback.RollbackProgress;
 import org.etlrollback.internal.changelog.LoggedColumn;
+import org.etlrollback.internal.plan.LogWindow;
 import org.etlrollback.internal.plan.RollbackPlan;
 import org.etlrollback.internal.plan.TablePlan;
 import org.etlrollback.internal.plan.TableSql;
@@ -261,6 +264,8 @@ public final class Executor {
         plan.tables().forEach(t -> byTable.put(t.table().tableId(), t));
         List<String> allowed = restoreConflicts ? List.of("ok", "conflict") : List.of("ok");
         plan.tables().forEach(t -> identityGeneration(t, "by default").forEach(step -> step.query().execute()));
+        Set<Long> changedARowTwice = new HashSet<>();
+        plan.tables().forEach(t -> changedARowTwice.addAll(statementsThatChangedARowTwice(plan, t)));
         long done = 0;
         for (Record3<Long, Integer, String> s : dsl.select(STATEMENT.STMT, STATEMENT.TABLE_ID, STATEMENT.OP)
                 .from(STATEMENT)
@@ -273,7 +278,7 @@ public final class Executor {
             Field<Long> stmt = field(name("l", "stmt"), Long.class);
             Field<Long> seq = field(name("l", "seq"), Long.class);
             Condition ofStatement = stmt.eq(s.value1());
-            boolean rowByRow = "U".equals(s.value3()) && changedARowTwice(sql, ofStatement);
+            boolean rowByRow = "U".equals(s.value3()) && changedARowTwice.contains(s.value1());
             if (!rowByRow) {
                 Savepoint savepoint = savepoint();
                 try {
@@ -324,14 +329,20 @@ public final class Executor {
     }
 
     /**
-     * Whether an update statement changed a row twice, which a foreign key's ON UPDATE action on the table's own rows
-     * does: an update joined with all of the statement's log rows would pick one of the row's changes at random.
+     * The statements of the migration in the plan's window that changed a row of the table twice, which a foreign
+     * key's ON UPDATE action on the table's own rows does: an update joined with all of such a statement's log rows
+     * would pick one of the row's changes at random.
      */
-    private boolean changedARowTwice(TableSql sql, Condition ofStatement) {
-        List<Field<?>> keys = sql.keys().stream()
-                .<Field<?>>map(k -> sql.keyValue(k, TableSql.image("l", "n", k))).toList();
-        return dsl.fetchExists(selectOne().from(sql.log("l")).where(ofStatement).groupBy(keys)
-                .having(count().gt(inline(1))));
+    private Set<Long> statementsThatChangedARowTwice(RollbackPlan plan, TablePlan t) {
+        TableSql sql = new TableSql(t.table(), t.planTable());
+        Field<Long> stmt = field(name("l", "stmt"), Long.class);
+        List<Field<?>> byRow = new ArrayList<>();
+        byRow.add(stmt);
+        sql.keys().forEach(k -> byRow.add(sql.keyValue(k, TableSql.image("l", "n", k))));
+        return new HashSet<>(dsl.selectDistinct(stmt).from(sql.log("l"))
+                .where(new LogWindow(plan.migration().mig(), plan.fromSeq(), plan.uptoSeq()).rows(dsl, sql))
+                .groupBy(byRow).having(count().gt(inline(1)))
+                .fetch(stmt));
     }
 
     private static EtlRollbackException replayFailed(RollbackPlan plan, TablePlan t, DataAccessException e) {
