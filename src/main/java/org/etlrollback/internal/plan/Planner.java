@@ -83,21 +83,23 @@ public final class Planner {
         List<TablePlan> plans = new ArrayList<>();
         List<Conflict> conflicts = new ArrayList<>();
         long conflictCount = 0;
-        List<Integer> family = family(migration.mig());
+        List<Integer> family = null;
         for (LoggedTable table : ordered) {
             String planTable = "etl_rollback_plan_" + migration.mig() + "_" + table.tableId();
             TableSql sql = new TableSql(table, planSchema.map(s -> name(s, planTable)).orElse(name(planTable)));
-            TablePlan plan = planTable(sql, migration.mig(), family, fromSeq, uptoSeq);
+            TablePlan plan = planTable(sql, migration.mig(), fromSeq, uptoSeq);
             plans.add(plan);
             conflictCount += plan.conflicts();
             if (plan.conflicts() > 0 && conflicts.size() < RollbackResult.CONFLICTS_LISTED) {
+                // who changed the rows since is asked only where some did
+                family = family == null ? family(migration.mig()) : family;
                 conflicts.addAll(conflicts(sql, family, RollbackResult.CONFLICTS_LISTED - conflicts.size()));
             }
         }
         return new RollbackPlan(migration, fromSeq, uptoSeq, plans, conflicts, conflictCount);
     }
 
-    private TablePlan planTable(TableSql sql, int mig, List<Integer> family, long fromSeq, long uptoSeq) {
+    private TablePlan planTable(TableSql sql, int mig, long fromSeq, long uptoSeq) {
         if (planSchema.isPresent()) {
             dsl.dropTableIfExists(sql.planTable()).execute();
         } else {
