@@ -107,6 +107,40 @@ class FromLogRollbackIT {
     }
 
     @Test
+    void rowsAnUpdateLeftAsItFoundThemAreCheckedNotWritten() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                update flr.orders set status = status where id <= 5;
+                update flr.orders set amount = 0 where id = 6;
+                """);
+
+        RollbackResult result = DB.reverser().rollback("m1");
+
+        assertThat(result.method()).isEqualTo(RollbackResult.Method.FROM_LOG);
+        assertThat(result.tables()).containsExactly(new TableRollback("flr.orders", 0, 1, 0, 5, 0));
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        // a plan finds those rows done and writes nothing for them: nor does the restore from the log
+        assertThat(DB.count("select count(*) from etl_rollback.changes where migration_id = 'rollback:m1'"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void rowAnUpdateLeftAsItFoundItAndChangedSinceIsAConflict() throws SQLException {
+        DB.tagged("m1", """
+                update flr.orders set status = status where id <= 5;
+                update flr.orders set amount = 0 where id = 6;
+                """);
+        DB.sql("update flr.orders set status = 'shipped' where id = 3");
+        Map<String, String> now = DB.state(TABLES);
+
+        ConflictException refused = (ConflictException) catchThrowable(() -> DB.reverser().rollback("m1"));
+
+        assertThat(refused.result().conflicts()).extracting(Conflict::key).containsExactly("{\"id\": 3}");
+        assertThat(DB.state(TABLES)).isEqualTo(now);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
     void rowChangedTwiceByTheMigrationIsPlanned() throws SQLException {
         Map<String, String> before = DB.state(TABLES);
         DB.tagged("m1", """

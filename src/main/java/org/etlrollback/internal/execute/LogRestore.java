@@ -32,7 +32,8 @@ import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Query;
-import org.jooq.Record5;
+import org.jooq.Record6;
+import org.jooq.Select;
 import org.jooq.Table;
 import org.jooq.exception.DataAccessException;
 import org.slf4j.Logger;
@@ -48,10 +49,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Per table one DELETE of the rows the migration inserted, one UPDATE of those it updated and one INSERT of those
  * it deleted: deletes children first, then updates and inserts parents first. The DELETE and UPDATE reach a row only
- * while it is exactly as the migration left it, and the INSERT fails on a key taken since. So a statement that
- * changes fewer rows than the log holds, or breaks a constraint, stands for a conflict (or a row already restored) or
- * for an order of statements that the constraints refuse: the restore then gives way to the plan, which tells those
- * apart, and its caller rolls back what it did.
+ * while it is exactly as the migration left it, and the INSERT fails on a key taken since. A row an update left as it
+ * found it is not written, as a plan would find it done, but counted first, to be sure it is still so. So a statement
+ * that changes (or a count that finds) fewer rows than the log holds, or breaks a constraint, stands for a conflict
+ * (or a row already restored) or for an order of statements that the constraints refuse: the restore then gives way
+ * to the plan, which tells those apart, and its caller rolls back what it did.
  */
 public final class LogRestore {
     private static final Logger LOG = LoggerFactory.getLogger(LogRestore.class);
@@ -66,10 +68,14 @@ public final class LogRestore {
 
     private final DSLContext dsl;
 
-    /** One table's rows as the restore writes them back: deleted, updated, inserted. */
-    public record TableChanges(TableSql sql, Condition logRows, long deletes, long updates, long inserts) {
+    /**
+     * One table's rows as the restore writes them back: deleted, updated, inserted; and those an update left as it
+     * found them, which the restore only checks.
+     */
+    public record TableChanges(TableSql sql, Condition logRows, long deletes, long updates, long inserts,
+                               long unchanged) {
         public TableRollback outcome() {
-            return new TableRollback(sql.table().qualifiedName(), deletes, updates, inserts, 0, 0);
+            return new TableRollback(sql.table().qualifiedName(), deletes, updates, inserts, unchanged, 0);
         }
 
         long rows() {
@@ -111,6 +117,7 @@ public final class LogRestore {
     private Optional<TableChanges> changes(TableSql sql, Condition rows) {
         Condition before = TableSql.image("l", "o", sql.keys().get(0)).isNotNull();
         Condition after = TableSql.image("l", "n", sql.keys().get(0)).isNotNull();
+        Condition unchanged = before.and(after).and(TableSql.bytesDiffer("l", "o", "n", sql.columns()).not());
         // a key's log rows: by its key before the change, or after it where there was no row before
         List<Field<?>> key = new ArrayList<>();
         for (LoggedColumn k : sql.keys()) {
@@ -121,7 +128,8 @@ public final class LogRestore {
         Field<?> greatest = ranged ? max(key.get(0)) : inline((Object) null);
         Table<?> statements = dsl.select(
                         count().filterWhere(before.not()).as("inserted"),
-                        count().filterWhere(before.and(after)).as("updated"),
+                        count().filterWhere(before.and(after).and(unchanged.not())).as("updated"),
+                        count().filterWhere(unchanged).as("unchanged"),
                         count().filterWhere(after.not()).as("deleted"),
                         // a key written back with other bytes is moved too: the restore writes no key
                         count().filterWhere(before.and(after).and(sql.keyBytesDiffer("l", "o", "n"))).as("moved"),
@@ -134,11 +142,8 @@ public final class LogRestore {
                         .rowsBetweenUnboundedPreceding().andPreceding(1)).as("greatest_before"))
                 .from(statements)
                 .asTable("r");
-        Record5<Long, Long, Long, Long, Integer> counts = dsl.select(
-                        coalesce(sum(field(name("r", "inserted"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
-                        coalesce(sum(field(name("r", "updated"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
-                        coalesce(sum(field(name("r", "deleted"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
-                        coalesce(sum(field(name("r", "moved"), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class),
+        Record6<Long, Long, Long, Long, Long, Integer> counts = dsl.select(total("inserted"), total("updated"),
+                        total("deleted"), total("moved"), total("unchanged"),
                         count().filterWhere(field(name("r", "least")).isNull()
                                 .or(field(name("r", "least")).le(field(name("r", "greatest_before"))))))
                 .from(ranges)
@@ -147,16 +152,21 @@ public final class LogRestore {
             LOG.debug("{}: an update moved a key; planning", sql.table().qualifiedName());
             return Optional.empty();
         }
-        if (counts.value2() > 0 && sql.columns(c -> c.isWritable() && !c.isKey()).isEmpty()) {
+        if (counts.value2() + counts.value5() > 0 && sql.columns(c -> c.isWritable() && !c.isKey()).isEmpty()) {
             // an update that moved no key wrote no column the restore could write back: nothing to compare by
             return Optional.empty();
         }
-        if (counts.value5() > 0 && dsl.fetchValue(select(exists(selectOne().from(sql.log("l")).where(rows)
+        if (counts.value6() > 0 && dsl.fetchValue(select(exists(selectOne().from(sql.log("l")).where(rows)
                 .groupBy(key).having(count().gt(inline(1)))))) == Boolean.TRUE) {
             LOG.debug("{}: a row was changed more than once; planning", sql.table().qualifiedName());
             return Optional.empty();
         }
-        return Optional.of(new TableChanges(sql, rows, counts.value1(), counts.value2(), counts.value3()));
+        return Optional.of(new TableChanges(sql, rows, counts.value1(), counts.value2(), counts.value3(),
+                counts.value5()));
+    }
+
+    private static Field<Long> total(String count) {
+        return coalesce(sum(field(name("r", count), Long.class)), inline(BigDecimal.ZERO)).cast(Long.class);
     }
 
     /**
@@ -168,6 +178,11 @@ public final class LogRestore {
         List<Step> steps = new ArrayList<>();
         List<TableChanges> childrenFirst = new ArrayList<>(parentsFirst);
         Collections.reverse(childrenFirst);
+        for (TableChanges t : parentsFirst) {
+            if (t.unchanged() > 0) {
+                steps.add(new Step("check " + t.sql().table().qualifiedName(), unchanged(t), t.unchanged()));
+            }
+        }
         for (TableChanges t : childrenFirst) {
             if (t.deletes() > 0) {
                 steps.add(new Step("delete " + t.sql().table().qualifiedName(), delete(t), t.deletes()));
@@ -188,9 +203,10 @@ public final class LogRestore {
         long planned = parentsFirst.stream().mapToLong(TableChanges::rows).sum();
         long done = 0;
         for (Step step : steps) {
-            int rows;
+            long rows;
             try {
-                rows = step.query().execute();
+                rows = step.query() instanceof Select<?> count ? count.fetchSingle().get(0, Long.class)
+                        : step.query().execute();
             } catch (DataAccessException e) {
                 if (!Executor.isConstraintViolation(e)) {
                     throw e;
@@ -203,13 +219,30 @@ public final class LogRestore {
                         step.rows());
                 return false;
             }
-            done += rows;
-            progress.update(step.description(), done, planned);
+            if (!(step.query() instanceof Select<?>)) {
+                done += rows;
+                progress.update(step.description(), done, planned);
+            }
         }
         return true;
     }
 
+    /** A statement that restores rows, or a query that counts rows the restore leaves as they are. */
     private record Step(String description, Query query, long rows) {
+    }
+
+    /**
+     * The rows an update left as it found them, still so: there is nothing to write back, and writing them would log
+     * changes that change nothing.
+     */
+    private Select<?> unchanged(TableChanges t) {
+        TableSql sql = t.sql();
+        return dsl.selectCount().from(sql.log("l")).join(sql.target("t")).on(sql.keyMatches("t", "l", "n"))
+                .where(t.logRows())
+                .and(TableSql.image("l", "o", sql.keys().get(0)).isNotNull())
+                .and(TableSql.image("l", "n", sql.keys().get(0)).isNotNull())
+                .and(TableSql.bytesDiffer("l", "o", "n", sql.columns()).not())
+                .and(sql.rowEqualsImage("t", "l", "n"));
     }
 
     /** The rows the migration inserted, as it left them. */
@@ -232,6 +265,7 @@ public final class LogRestore {
                 .where(t.logRows())
                 .and(TableSql.image("l", "o", sql.keys().get(0)).isNotNull())
                 .and(TableSql.image("l", "n", sql.keys().get(0)).isNotNull())
+                .and(TableSql.bytesDiffer("l", "o", "n", sql.columns()))
                 .and(sql.keyMatches("t", "l", "n"))
                 .and(sql.rowEqualsImage("t", "l", "n"));
     }
