@@ -23,9 +23,10 @@ import org.etlrollback.proof.RandomSchema.Table;
  * the statement, read from the database (so the model needs no SQL semantics), tagged with the session's
  * migration. A rollback is predicted from those row changes alone, by the rules of docs/rollback.md: per key the
  * migration touched, its before-state (before the migration's first change to it) and after-state (after its
- * last), compared with the row now: {@code done}, {@code ok} or {@code conflict}; conflicts are attributed to the
- * migrations that changed the key after the migration's last change to it, but for the migration's own rollbacks
- * and theirs (its family), else to an untagged write. The policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract.
+ * last), compared with the row now: {@code done} (in its before-state, and taken over from the state the migration
+ * left by no migration but its own rollbacks and theirs: its family), {@code ok} or {@code conflict}; conflicts are
+ * attributed to the migrations outside that family that changed the key after the migration's last change to it,
+ * else to an untagged write. The policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract.
  * A rollback whose result would break a unique or foreign key is predicted to fail and change nothing.
  */
 final class Model {
@@ -246,7 +247,8 @@ final class Model {
         handled.add(migrationId);
         handled.add(rollbackId);
         for (KeyPlan k : plan) {
-            if (k.state().equals("ok") || (force && k.state().equals("conflict"))) {
+            // a key the migration inserted that is gone again has nothing to restore, whatever its state
+            if ((k.state().equals("ok") || (force && k.state().equals("conflict"))) && k.action() != '-') {
                 if (k.before() == null) {
                     state.get(k.table()).remove(k.key());
                 } else {
@@ -275,12 +277,19 @@ final class Model {
             }
         }
         List<KeyPlan> plan = new ArrayList<>();
+        Set<String> family = family(migrationId);
         byKey.forEach((k, changes) -> {
             Event first = changes.get(0);
             Event last = changes.get(changes.size() - 1);
             Row now = state.get(first.table()).get(first.key());
             String st;
-            if (Objects.equals(now, first.before())) {
+            // back in the before-state, and taken over from what the migration left by no migration outside its
+            // family: that migration's rollback would bring the change back
+            if (Objects.equals(now, first.before()) && events.stream().noneMatch(e -> e.seq() > last.seq()
+                    && e.table() == first.table() && e.key().equals(first.key()) && e.migration() != null
+                    && !family.contains(e.migration())
+                    && (last.after() != null ? last.after().equals(e.before())
+                            : e.before() == null && e.after() != null))) {
                 st = "done";
             } else if (Objects.equals(now, last.after())) {
                 st = "ok";
@@ -365,9 +374,9 @@ final class Model {
         for (KeyPlan k : plan) {
             long[] c = counts.get(k.table());
             boolean restored = k.state().equals("ok") || (force && k.state().equals("conflict"));
-            if (k.state().equals("done")) {
+            if (k.state().equals("done") || (k.state().equals("ok") && k.action() == '-')) {
                 c[3]++;
-            } else if (restored) {
+            } else if (restored && k.action() != '-') {
                 c[switch (k.action()) {
                     case 'D' -> 0;
                     case 'U' -> 1;

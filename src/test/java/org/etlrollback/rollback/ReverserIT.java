@@ -271,6 +271,34 @@ class ReverserIT {
     }
 
     @Test
+    void rowALaterMigrationPutBackIsAConflictSinceRollingThatBackWouldUndoItAgain() throws SQLException {
+        Map<String, String> before = state();
+        DB.executeTagged("m1", """
+                insert into shop.customers values (300, 'm1', null, 0, null);
+                update shop.customers set name = 'm1' where id = 1;
+                """);
+        DB.executeTagged("m2", """
+                delete from shop.customers where id = 300;
+                update shop.customers set name = 'c1' where id = 1;
+                update shop.customers set balance = 0 where id = 2;
+                """);
+
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOfSatisfying(ConflictException.class, e -> {
+                    assertThat(e.result().conflictCount()).isEqualTo(2);
+                    assertThat(e.result().conflicts()).allSatisfy(c -> assertThat(c.laterMigrations())
+                            .containsExactly("m2"));
+                });
+        assertThat(status("m1")).isEqualTo("active");
+
+        RollbackResult result = reverser.rollback("m1",
+                RollbackOptions.defaults().withOnConflict(ConflictPolicy.CASCADE).withVerify(true));
+
+        assertThat(result.cascaded()).containsExactly("m2");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
     void rowsAnEarlierPartialRollbackRestoredAreDoneNotConflicts() throws SQLException {
         Map<String, String> before = state();
         DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");

@@ -2,10 +2,13 @@ package org.etlrollback.internal.plan;
 
 import static org.etlrollback.internal.schema.Tables.MIGRATION;
 import static org.etlrollback.internal.schema.Tables.STATEMENT;
+import static org.jooq.impl.DSL.condition;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
+import static org.jooq.impl.DSL.min;
 import static org.jooq.impl.DSL.partitionBy;
+import static org.jooq.impl.DSL.row;
 import static org.jooq.impl.DSL.rowNumber;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
@@ -83,23 +86,21 @@ public final class Planner {
         List<TablePlan> plans = new ArrayList<>();
         List<Conflict> conflicts = new ArrayList<>();
         long conflictCount = 0;
-        List<Integer> family = null;
+        Family family = new Family(migration.mig());
         for (LoggedTable table : ordered) {
             String planTable = "etl_rollback_plan_" + migration.mig() + "_" + table.tableId();
             TableSql sql = new TableSql(table, planSchema.map(s -> name(s, planTable)).orElse(name(planTable)));
-            TablePlan plan = planTable(sql, migration.mig(), fromSeq, uptoSeq);
+            TablePlan plan = planTable(sql, migration.mig(), fromSeq, uptoSeq, family);
             plans.add(plan);
             conflictCount += plan.conflicts();
             if (plan.conflicts() > 0 && conflicts.size() < RollbackResult.CONFLICTS_LISTED) {
-                // who changed the rows since is asked only where some did
-                family = family == null ? family(migration.mig()) : family;
-                conflicts.addAll(conflicts(sql, family, RollbackResult.CONFLICTS_LISTED - conflicts.size()));
+                conflicts.addAll(conflicts(sql, family.migs(), RollbackResult.CONFLICTS_LISTED - conflicts.size()));
             }
         }
         return new RollbackPlan(migration, fromSeq, uptoSeq, plans, conflicts, conflictCount);
     }
 
-    private TablePlan planTable(TableSql sql, int mig, long fromSeq, long uptoSeq) {
+    private TablePlan planTable(TableSql sql, int mig, long fromSeq, long uptoSeq, Family family) {
         if (planSchema.isPresent()) {
             dsl.dropTableIfExists(sql.planTable()).execute();
         } else {
@@ -165,6 +166,10 @@ public final class Planner {
         }
 
         Map<String, Long> counts = counts(sql);
+        if (counts.keySet().stream().anyMatch(k -> k.startsWith("done:"))
+                && laterChangesAreConflicts(sql, family.migs())) {
+            counts = counts(sql);
+        }
         long unchanged = counts.entrySet().stream().filter(e -> e.getKey().startsWith("done:"))
                 .mapToLong(Map.Entry::getValue).sum()
                 + counts.getOrDefault("ok:-", 0L);
@@ -175,6 +180,57 @@ public final class Planner {
                 unchanged, conflicts,
                 counts.getOrDefault("conflict:D", 0L), counts.getOrDefault("conflict:U", 0L),
                 counts.getOrDefault("conflict:I", 0L), identitiesToRestore(sql));
+    }
+
+    /**
+     * A row back in its before-state is done, unless a migration outside the migration's family (its rollbacks and
+     * theirs, which take its own changes back and forth) took the row over from the state the migration left it in:
+     * rolling that migration back would bring the migration's change back, with the migration marked rolled back.
+     * Such a row is a conflict like any later change, or ok where the migration left it as it found it. A row a later
+     * change put back some other way (from a state that migration found, not this one's), or an untagged write that
+     * leaves no trace, stays done. Returns whether it found any.
+     */
+    private boolean laterChangesAreConflicts(TableSql sql, List<Integer> family) {
+        Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
+        Field<Long> stmt = field(name("y", "stmt"), Long.class);
+        Condition done = field(name("p", "state")).eq(inline("done"));
+        // a bound the log's index on stmt reads from
+        Long earliest = dsl.select(min(lastStmt)).from(sql.plan("p")).where(done)
+                .fetchSingle().value1();
+        Condition later = stmt.gt(lastStmt).and(stmt.gt(inline(earliest)))
+                .and(STATEMENT.STMT.eq(stmt)).and(STATEMENT.MIG.notIn(family));
+        List<Field<?>> takenOver = sql.columns().stream().<Field<?>>map(c -> TableSql.image("y", "o", c)).toList();
+        List<Field<?>> left = sql.columns().stream().<Field<?>>map(c -> TableSql.image("x", "n", c)).toList();
+        List<Field<?>> found = sql.columns().stream().<Field<?>>map(c -> TableSql.image("p", "b", c)).toList();
+        // joins that pair every done row with the log in one pass each (hash or merge), however many rows are done:
+        // a lookup per row would read the log after it again for each
+        String nestLoop = dsl.resultQuery("select current_setting('enable_nestloop')").fetchSingle(0, String.class);
+        dsl.execute("set local enable_nestloop = off");
+        // the change by which the migration last left the row, and a later change that found it so
+        // a row the migration left as it found it is then as the migration left it: ok, as it would be untouched
+        int fromWhatItLeft = dsl.update(sql.plan("p"))
+                .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue()
+                        .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
+                                row(found), row(left))), inline("ok")).otherwise(inline("conflict")))
+                .from(sql.log("x"), sql.log("y"), STATEMENT)
+                .where(done).and(field(name("p", "has_after"), Boolean.class).isTrue())
+                .and(field(name("x", "stmt"), Long.class).eq(lastStmt)).and(sql.imageKeysMatch("x", "n", "p", "b"))
+                .and(sql.imageKeysMatch("y", "o", "p", "b")).and(later)
+                .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
+                        row(takenOver), row(left)))
+                .execute();
+        // a later insert of a row the migration deleted last
+        int intoWhatItDeleted = dsl.update(sql.plan("p"))
+                .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue(),
+                        inline("conflict")).otherwise(inline("ok")))
+                .from(sql.log("y"), STATEMENT)
+                .where(done).and(field(name("p", "has_after"), Boolean.class).isFalse())
+                .and(sql.imageKeysMatch("y", "n", "p", "b"))
+                .and(TableSql.image("y", "o", sql.keys().get(0)).isNull())
+                .and(later)
+                .execute();
+        dsl.execute("set local enable_nestloop = " + ("on".equals(nestLoop) ? "on" : "off"));
+        return fromWhatItLeft + intoWhatItDeleted > 0;
     }
 
     /** The plan's rows by state and action, e.g. {@code ok:U}. */
@@ -189,19 +245,39 @@ public final class Planner {
         return counts;
     }
 
-    /** The migration the given one descends from by rollbacks, and every rollback descending from that. */
-    private List<Integer> family(int mig) {
-        return dsl.resultQuery("""
+    /**
+     * The migration the given one descends from by rollbacks, and every rollback descending from that: looked up
+     * once, and only where a table has rows back in their before-state or in conflict.
+     */
+    private final class Family {
+        private final int mig;
+        private List<Integer> migs;
+
+        Family(int mig) {
+            this.mig = mig;
+        }
+
+        List<Integer> migs() {
+            if (migs == null) {
+                migs = lookUp();
+            }
+            return migs;
+        }
+
+        private List<Integer> lookUp() {
+            return dsl.resultQuery("""
                         with recursive up (mig, rollback_of) as (
                             select mig, rollback_of from etl_rollback.migration where mig = {0}
                             union all
-                            select m.mig, m.rollback_of from etl_rollback.migration m join up on m.mig = up.rollback_of),
+                            select m.mig, m.rollback_of from etl_rollback.migration m
+                            join up on m.mig = up.rollback_of),
                         family (mig) as (
                             select mig from up where rollback_of is null
                             union all
                             select m.mig from etl_rollback.migration m join family f on m.rollback_of = f.mig)
                         select mig from family""", inline(mig))
-                .fetch(0, Integer.class);
+                    .fetch(0, Integer.class);
+        }
     }
 
     /**
