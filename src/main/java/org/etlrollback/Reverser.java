@@ -9,7 +9,6 @@ import static org.jooq.impl.DSL.val;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -471,7 +470,7 @@ public final class Reverser {
             if (options.verify()) {
                 new Verifier(dsl).verify(plan, restoreConflicts);
             }
-            finish(migration, status, undoneAfter);
+            finish(rollbackId, status, undoneAfter);
             return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                     : RollbackResult.Outcome.ROLLED_BACK, counts, plan,
                     replayed ? RollbackResult.Method.REPLAYED : RollbackResult.Method.PLANNED, options.verify());
@@ -510,7 +509,7 @@ public final class Reverser {
             handled.add(migration.migrationId());
             handled.add(rollbackId);
             boolean partial = window.fromSeq() > 0;
-            finish(migration, partial ? "partially_rolled_back" : "rolled_back",
+            finish(rollbackId, partial ? "partially_rolled_back" : "rolled_back",
                     Math.min(window.fromSeq(), window.uptoSeq()));
             return Optional.of(result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                             : RollbackResult.Outcome.ROLLED_BACK,
@@ -634,25 +633,13 @@ public final class Reverser {
                     .fetch();
         }
 
-        private void finish(LoggedMigration migration, String status, long undoneAfter) {
-            dsl.update(MIGRATION)
-                    .set(MIGRATION.STATUS, status)
-                    .set(MIGRATION.UNDONE_AFTER_SEQ, undoneAfter == Long.MAX_VALUE ? null : undoneAfter)
-                    .set(MIGRATION.ROLLED_BACK_AT, OffsetDateTime.now())
-                    .where(MIGRATION.MIG.eq(migration.mig()))
-                    .execute();
-            // undoing a rollback puts the migration it undid back in force, wholly unless another of its rollbacks
-            // still is (which the next rollback of it finds done, whatever window it then reads)
-            if ("rolled_back".equals(status) && migration.rollbackOf().isPresent()) {
-                int undone = migration.rollbackOf().get();
-                boolean otherInForce = dsl.fetchExists(MIGRATION, MIGRATION.ROLLBACK_OF.eq(undone)
-                        .and(MIGRATION.MIG.ne(migration.mig())).and(MIGRATION.STATUS.eq("active")));
-                dsl.update(MIGRATION)
-                        .set(MIGRATION.STATUS, otherInForce ? "partially_rolled_back" : "active")
-                        .setNull(MIGRATION.UNDONE_AFTER_SEQ)
-                        .where(MIGRATION.MIG.eq(undone))
-                        .execute();
-            }
+        /**
+         * Records the migration's new status and window on it and on its rollback; where the migration is itself a
+         * rollback, the migration it undid follows (see {@code R__status.sql}).
+         */
+        private void finish(String rollbackId, String status, long undoneAfter) {
+            dsl.select(field("etl_rollback._rolled_back({0}, {1}, {2})", Object.class, val(rollbackId), val(status),
+                    val(undoneAfter == Long.MAX_VALUE ? null : undoneAfter, Long.class))).fetch();
         }
 
         private RollbackResult result(LoggedMigration migration, String rollbackId, RollbackResult.Outcome outcome,

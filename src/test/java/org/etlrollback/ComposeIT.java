@@ -68,7 +68,7 @@ class ComposeIT {
                 statement.execute("RESET etl_rollback.migration_id");
 
                 assertThat(install.exitCode()).as(install.toString()).isZero();
-                assertThat(install.out()).startsWith("installed etl-rollback schema version 2");
+                assertThat(install.out()).startsWith("installed etl-rollback schema version 3");
                 assertThat(track.exitCode()).as(track.toString()).isZero();
                 assertThat(DSL.using(connection).fetchValue(
                         "SELECT new_row::text FROM etl_rollback.changes WHERE migration_id = 'compose_load'"))

@@ -45,7 +45,7 @@ class InstallIT {
 
         assertThat(result.freshInstall()).isTrue();
         assertThat(result.previousSchemaVersion()).isNull();
-        assertThat(result.schemaVersion()).isEqualTo("2");
+        assertThat(result.schemaVersion()).isEqualTo("3");
         assertThat((long) result.scriptsApplied()).isEqualTo(TestDatabase.installScripts());
         assertThat(db.dsl().fetchValue("SELECT to_regclass('etl_rollback.flyway_schema_history')::text"))
                 .isEqualTo("etl_rollback.flyway_schema_history");
@@ -64,7 +64,7 @@ class InstallIT {
 
         assertThat(again.upToDate()).isTrue();
         assertThat(again.scriptsApplied()).isZero();
-        assertThat(again.schemaVersion()).isEqualTo("2").isEqualTo(again.previousSchemaVersion());
+        assertThat(again.schemaVersion()).isEqualTo("3").isEqualTo(again.previousSchemaVersion());
         assertThat(history("etl_rollback").intoMaps()).isEqualTo(before);
     }
 
@@ -83,7 +83,7 @@ class InstallIT {
         InstallResult result = etlRollback.install();
 
         assertThat(result.scriptsApplied()).isEqualTo(1);
-        assertThat(result.schemaVersion()).isEqualTo("2").isEqualTo(result.previousSchemaVersion());
+        assertThat(result.schemaVersion()).isEqualTo("3").isEqualTo(result.previousSchemaVersion());
         db.dsl().execute("""
                 SET etl_rollback.migration_id = 'after_reinstall';
                 UPDATE public.accounts SET balance = 20 WHERE id = 1;

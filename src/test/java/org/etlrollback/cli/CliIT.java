@@ -55,7 +55,7 @@ class CliIT {
     void installOnAnInstalledDatabaseSaysThereIsNothingToDo() {
         Outcome outcome = cli("install");
         assertThat(outcome.exitCode()).as(outcome.toString()).isZero();
-        assertThat(lines(outcome.out())).containsExactly("etl-rollback schema version 2 is up to date; nothing to do");
+        assertThat(lines(outcome.out())).containsExactly("etl-rollback schema version 3 is up to date; nothing to do");
         assertThat(outcome.err()).contains("Installing etl-rollback into " + DB.url()).doesNotContain("nothing to do");
     }
 
@@ -69,7 +69,7 @@ class CliIT {
         Outcome first = CliProcess.run(env, "install");
         assertThat(first.exitCode()).as(first.toString()).isZero();
         assertThat(lines(first.out())).singleElement().asString()
-                .matches("installed etl-rollback schema version 2 \\(\\d+ scripts applied\\)");
+                .matches("installed etl-rollback schema version 3 \\(\\d+ scripts applied\\)");
         Outcome second = CliProcess.run(env, "install");
         assertThat(second.exitCode()).as(second.toString()).isZero();
         assertThat(second.out()).contains("nothing to do");

@@ -52,7 +52,7 @@ class DemoIT {
 
         assertTheShopIsBack(outcome);
         assertThat(outcome.out()).startsWith("etl-rollback demo on " + db.url() + "\n")
-                .contains("installed etl-rollback schema version 2");
+                .contains("installed etl-rollback schema version 3");
         assertThat(outcome.err()).contains("removed the demo: untracked its tables, deleted the log of demo_load_",
                 "dropped the schema etl_rollback_demo");
         assertThat(db.dsl().fetchValue("SELECT to_regnamespace('etl_rollback_demo')")).isNull();

@@ -48,6 +48,9 @@ final class Model {
         final int order;
         final String rollbackOf;
         String status = "active";
+        /** For a rollback: the status it found the migration it undid in, and the one it left it in. */
+        String foundStatus;
+        String leftStatus;
 
         Migration(String id, int order, String rollbackOf) {
             this.id = id;
@@ -118,6 +121,8 @@ final class Model {
         other.migrations.forEach((id, m) -> {
             Migration copy = new Migration(m.id, m.order, m.rollbackOf);
             copy.status = m.status;
+            copy.foundStatus = m.foundStatus;
+            copy.leftStatus = m.leftStatus;
             migrations.put(id, copy);
         });
         seq = other.seq;
@@ -257,15 +262,42 @@ final class Model {
                 events.add(new Event(++seq, transaction, rollbackId, k.table(), k.key(), k.now(), k.before()));
             }
         }
-        migration.status = partial ? "partially_rolled_back" : "rolled_back";
-        if (!partial && migration.rollbackOf != null) {
-            // back in force, but for what another of its rollbacks, still in force, undid
-            boolean otherInForce = migrations.values().stream().anyMatch(m -> migration.rollbackOf.equals(m.rollbackOf)
-                    && !m.id.equals(migrationId) && m.status.equals("active"));
-            migrations.get(migration.rollbackOf).status = otherInForce ? "partially_rolled_back" : "active";
-        }
+        Migration rollback = migrations.get(rollbackId);
+        rollback.foundStatus = migration.status;
+        rollback.leftStatus = partial ? "partially_rolled_back" : "rolled_back";
+        setStatus(migration, rollback.leftStatus);
         return new Completed(partial ? Outcome.PARTIALLY_ROLLED_BACK : Outcome.ROLLED_BACK, rollbackId,
                 counts(migrationId, plan, force), conflicts, List.of(), this);
+    }
+
+    /** Sets a migration's status; where it is a rollback whose status changed, the migration it undid follows. */
+    private void setStatus(Migration migration, String status) {
+        String was = migration.status;
+        migration.status = status;
+        if (migration.rollbackOf != null && !was.equals(status)) {
+            followRollbacks(migrations.get(migration.rollbackOf));
+        }
+    }
+
+    /**
+     * Sets a migration's status from its rollbacks in force, wholly or in part: the latest one's, if the others in
+     * force are those it found (none where it found the migration active), else partly rolled back.
+     */
+    private void followRollbacks(Migration migration) {
+        List<Migration> inForce = migrations.values().stream()
+                .filter(m -> migration.id.equals(m.rollbackOf) && !m.status.equals("rolled_back"))
+                .sorted(Comparator.comparingInt((Migration m) -> m.order).reversed())
+                .toList();
+        if (inForce.isEmpty()) {
+            setStatus(migration, "active");
+            return;
+        }
+        Migration latest = inForce.get(0);
+        List<Migration> others = inForce.subList(1, inForce.size());
+        boolean asItLeft = latest.status.equals("active") && latest.leftStatus != null
+                && others.stream().allMatch(m -> m.status.equals("active"))
+                && latest.foundStatus.equals("active") == others.isEmpty();
+        setStatus(migration, asItLeft ? latest.leftStatus : "partially_rolled_back");
     }
 
     /** Per key the migration changed: its before- and after-state, the row now, the state and the action. */

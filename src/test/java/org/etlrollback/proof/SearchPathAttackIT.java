@@ -62,6 +62,9 @@ class SearchPathAttackIT {
             "etl_rollback._track(regclass,text)", "the admin, through track(text)",
             "etl_rollback._log_type(oid,integer)", "the admin",
             "etl_rollback._expect_rows(bigint,bigint,text)", "the admin, as a --sql script does",
+            "etl_rollback._rolled_back(text,text,bigint)", "the admin, as a rollback and a --sql script do",
+            "etl_rollback._set_status(integer,text,bigint)", "the admin, through _rolled_back",
+            "etl_rollback._follow_rollbacks(integer)", "the admin, through _rolled_back",
             "etl_rollback.untrack(text)", "the admin");
 
     /** Resolves its argument on the caller's search_path by design; every other name in it is qualified. */
@@ -195,13 +198,26 @@ class SearchPathAttackIT {
                     .containsExactly("integer");
             exec(s, "select etl_rollback._expect_rows(1, 1, 'a statement')");
             exec(s, "select pg_catalog.set_config('etl_rollback.migration_id', 'admin under attack', false)",
-                    "select etl_rollback.checkpoint('admin checkpoint')");
+                    "select etl_rollback.checkpoint('admin checkpoint')",
+                    // a rollback of it, and one of that, each recording its outcome (the test's own statements
+                    // name their operator, as the look-alikes would catch them otherwise)
+                    "insert into etl_rollback.migration (migration_id, rollback_of)"
+                            + " select 'rollback:admin under attack', mig from etl_rollback.migration"
+                            + " where migration_id operator(pg_catalog.=) 'admin under attack'",
+                    "select etl_rollback._rolled_back('rollback:admin under attack', 'rolled_back', 0)",
+                    "insert into etl_rollback.migration (migration_id, rollback_of) select 'rollback:rollback:admin',"
+                            + " mig from etl_rollback.migration"
+                            + " where migration_id operator(pg_catalog.=) 'rollback:admin under attack'",
+                    "select etl_rollback._rolled_back('rollback:rollback:admin', 'rolled_back', 0)");
+            assertThat(column(s, "select status from etl_rollback.migration"
+                    + " where migration_id operator(pg_catalog.=) 'admin under attack'")).containsExactly("active");
             assertThat(column(s, "select etl_rollback.untrack('attack.supplier')")).containsExactly("attack.supplier");
             assertThat(SearchPathAttack.callsSince(s, mark)).as("look-alikes run by the admin's statements").isEmpty();
         }
         called.addAll(List.of("etl_rollback._prepare_capture(regclass)", NAME_RESOLVER,
                 "etl_rollback._track(regclass,text)", "etl_rollback._log_type(oid,integer)",
-                "etl_rollback._expect_rows(bigint,bigint,text)"));
+                "etl_rollback._expect_rows(bigint,bigint,text)", "etl_rollback._rolled_back(text,text,bigint)",
+                "etl_rollback._set_status(integer,text,bigint)", "etl_rollback._follow_rollbacks(integer)"));
         called.add("etl_rollback.untrack(text)");
 
         try (Connection owner = DB.connect()) {

@@ -1,6 +1,7 @@
 package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -202,6 +203,39 @@ class RollbackLifecycleIT {
         assertThat(DB.status("m1")).isEqualTo("partially_rolled_back");
         assertThat(DB.reverser().rollback("m1", RollbackOptions.defaults().withToCheckpoint("a")).rowsRestored())
                 .isZero();
+        // the part the first rollback undid is known again: a full rollback reads only the rest, with no conflict
+        RollbackResult again = DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+        assertThat(again.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(again.conflictCount()).isZero();
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(DB.status("m1")).isEqualTo("rolled_back");
+    }
+
+    @Test
+    void undoingEachRollbackInAChainSetsTheMigrationsStatusByWhatIsInForce() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                insert into life.customers values (100, 'new', null, 0);
+                update life.customers set balance = -1 where id in (1, 2);
+                """);
+        Map<String, String> afterM1 = DB.state(TABLES);
+        DB.reverser().rollback("m1");
+        List<String> statuses = new ArrayList<>();
+        List<Map<String, String>> states = new ArrayList<>();
+        String undo = "rollback:m1";
+        for (int i = 0; i < 4; i++) {
+            undo = DB.reverser().rollback(undo, RollbackOptions.defaults().withVerify(true)).rollbackId();
+            statuses.add(DB.status("m1"));
+            states.add(DB.state(TABLES));
+        }
+
+        // each undo takes the one before it out of force, or puts it back: m1 is back, undone, back, undone
+        assertThat(statuses).containsExactly("active", "rolled_back", "active", "rolled_back");
+        assertThat(states).containsExactly(afterM1, before, afterM1, before);
+        assertThat(DB.status("rollback:m1")).isEqualTo("active");
+        assertThat(DB.reverser().rollback("m1").outcome()).isEqualTo(RollbackResult.Outcome.ALREADY_ROLLED_BACK);
+        assertThatThrownBy(() -> DB.tagged("m1", "update life.customers set balance = 5 where id = 3"))
+                .hasMessageContaining("has been rolled back");
     }
 
     @Test

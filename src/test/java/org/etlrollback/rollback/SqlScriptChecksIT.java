@@ -83,4 +83,19 @@ class SqlScriptChecksIT {
         assertThat(DB.state(TABLES)).isEqualTo(before);
         assertThat(DB.status("m1")).isEqualTo("rolled_back");
     }
+
+    @Test
+    void scriptThatUndoesARollbackPutsTheMigrationBackInForce(@TempDir Path dir) throws Exception {
+        DB.tagged("m1", "update script.children set note = 'z' where id = 20");
+        Map<String, String> afterM1 = DB.state(TABLES);
+        DB.reverser().rollback("m1");
+        Path script = dir.resolve("undo.sql");
+        DB.reverser().rollback("rollback:m1", RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
+
+        DB.runScript(script, "");
+
+        assertThat(DB.state(TABLES)).isEqualTo(afterM1);
+        assertThat(DB.status("rollback:m1")).isEqualTo("rolled_back");
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
 }

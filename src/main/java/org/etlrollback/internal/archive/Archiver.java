@@ -202,12 +202,12 @@ public final class Archiver {
         m.put("started_by", migration.getStartedBy());
         m.put("rollback_of", migration.getRollbackOf() == null ? null : dsl.select(MIGRATION.MIGRATION_ID)
                 .from(MIGRATION).where(MIGRATION.MIG.eq(migration.getRollbackOf())).fetchOne(MIGRATION.MIGRATION_ID));
-        if (migration.getUndoneAfterSeq() == null) {
-            m.putNull("undone_after_seq");
-        } else {
-            m.put("undone_after_seq", migration.getUndoneAfterSeq());
-        }
+        m.put("undone_after_seq", migration.getUndoneAfterSeq());
         m.put("rolled_back_at", text(dsl, MIGRATION.ROLLED_BACK_AT, mig));
+        m.put("found_status", migration.getFoundStatus());
+        m.put("found_undone_after_seq", migration.getFoundUndoneAfterSeq());
+        m.put("left_status", migration.getLeftStatus());
+        m.put("left_undone_after_seq", migration.getLeftUndoneAfterSeq());
         line(out, m);
 
         List<Integer> tableIds = dsl.selectDistinct(STATEMENT.TABLE_ID).from(STATEMENT).where(STATEMENT.MIG.eq(mig))
@@ -404,15 +404,18 @@ public final class Archiver {
             boolean free = !dsl.fetchExists(MIGRATION, MIGRATION.MIG.eq(original));
             Field<Integer> newMig = free ? val(original)
                     : field("nextval(pg_get_serial_sequence('etl_rollback.migration', 'mig'))::int", Integer.class);
+            // archives written before schema version 3 hold no found_ and left_ fields
             mig = dsl.resultQuery("insert into etl_rollback.migration (mig, migration_id, name, status, started_at,"
-                            + " started_by, rollback_of, undone_after_seq, rolled_back_at) overriding system value"
-                            + " values ({0}, {1}, {2}, {3}, {4}::timestamptz, {5}, {6}, {7}, {8}::timestamptz)"
-                            + " returning mig",
+                            + " started_by, rollback_of, undone_after_seq, rolled_back_at, found_status,"
+                            + " found_undone_after_seq, left_status, left_undone_after_seq) overriding system value"
+                            + " values ({0}, {1}, {2}, {3}, {4}::timestamptz, {5}, {6}, {7}, {8}::timestamptz, {9},"
+                            + " {10}, {11}, {12}) returning mig",
                     newMig, val(migrationId), val(textOrNull(m, "name")), val(m.path("status").asText()),
                     val(m.path("started_at").asText()), val(m.path("started_by").asText()),
-                    val(rollbackOf, Integer.class), val(m.path("undone_after_seq").isNull() ? null
-                            : m.path("undone_after_seq").asLong(), Long.class),
-                    val(textOrNull(m, "rolled_back_at"))).fetchSingle(0, Integer.class);
+                    val(rollbackOf, Integer.class), val(longOrNull(m, "undone_after_seq"), Long.class),
+                    val(textOrNull(m, "rolled_back_at")), val(textOrNull(m, "found_status")),
+                    val(longOrNull(m, "found_undone_after_seq"), Long.class), val(textOrNull(m, "left_status")),
+                    val(longOrNull(m, "left_undone_after_seq"), Long.class)).fetchSingle(0, Integer.class);
         }
 
         private void tableLine(JsonNode t) {
@@ -569,6 +572,11 @@ public final class Archiver {
     private static String textOrNull(JsonNode node, String field) {
         JsonNode value = node.path(field);
         return value.isNull() || value.isMissingNode() ? null : value.asText();
+    }
+
+    private static Long longOrNull(JsonNode node, String field) {
+        JsonNode value = node.path(field);
+        return value.isNull() || value.isMissingNode() ? null : value.asLong();
     }
 
     private static String json(JsonNode node) {

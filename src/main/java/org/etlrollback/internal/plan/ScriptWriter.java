@@ -95,9 +95,8 @@ public final class ScriptWriter {
             for (String statement : sequencesAhead) {
                 out.write(statement + ";\n");
             }
-            out.write("UPDATE etl_rollback.migration SET status = " + literal(status) + ", undone_after_seq = "
-                    + undoneAfterSeq + ", rolled_back_at = now() WHERE migration_id = "
-                    + literal(plan.migration().migrationId()) + ";\n");
+            out.write("SELECT etl_rollback._rolled_back(" + literal(rollbackId) + ", " + literal(status) + ", "
+                    + (undoneAfterSeq == Long.MAX_VALUE ? "NULL" : String.valueOf(undoneAfterSeq)) + ");\n");
             out.write("COMMIT;\n");
         } catch (IOException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, "could not write the SQL script " + file + ": "

@@ -28,12 +28,12 @@ class InstallerIT {
         InstallResult upgrade = new Installer(database, Installer.LOCATION, LATER_VERSION).install();
         InstallResult again = new Installer(database, Installer.LOCATION, LATER_VERSION).install();
 
-        assertThat(first.schemaVersion()).isEqualTo("2");
-        assertThat(upgrade.previousSchemaVersion()).isEqualTo("2");
-        assertThat(upgrade.schemaVersion()).isEqualTo("3");
+        assertThat(first.schemaVersion()).isEqualTo("3");
+        assertThat(upgrade.previousSchemaVersion()).isEqualTo("3");
+        assertThat(upgrade.schemaVersion()).isEqualTo("4");
         assertThat(upgrade.scriptsApplied()).isEqualTo(1);
         assertThat(again.upToDate()).isTrue();
-        assertThat(db.dsl().fetchValue("SELECT note FROM etl_rollback.upgrade_test")).isEqualTo("installed by version 3");
+        assertThat(db.dsl().fetchValue("SELECT note FROM etl_rollback.upgrade_test")).isEqualTo("installed by version 4");
         db.dsl().execute("""
                 SET etl_rollback.migration_id = 'after_upgrade';
                 UPDATE public.items SET qty = 6 WHERE id = 1;
@@ -76,18 +76,20 @@ class InstallerIT {
     }
 
     @Test
-    void anInstallOfVersionOneGetsTheStatementsIndexedByTableAndKeepsItsLog() {
+    void anInstallOfVersionOneIsUpgradedToTheLatestAndKeepsItsLog() {
         TestDatabase db = TestDatabase.forClass(InstallerIT.class);
         db.dsl().execute("DROP SCHEMA etl_rollback CASCADE; CREATE TABLE public.parts (id int PRIMARY KEY, qty int)");
         Database database = new Database(db.dataSource(), db.url());
         new Installer(database).install();
         EtlRollback etlRollback = EtlRollback.configure().dataSource(db.dataSource()).load();
         etlRollback.track("public.parts");
-        // version 1 as it was: the statements indexed by migration alone
+        // version 1 as it was: the statements indexed by migration alone, no record of what rollbacks found
         db.dsl().execute("""
                 DROP INDEX etl_rollback.statement_mig_table;
                 CREATE INDEX statement_mig ON etl_rollback.statement (mig, stmt);
-                DELETE FROM etl_rollback.flyway_schema_history WHERE version = '2';
+                ALTER TABLE etl_rollback.migration DROP COLUMN found_status, DROP COLUMN found_undone_after_seq,
+                    DROP COLUMN left_status, DROP COLUMN left_undone_after_seq;
+                DELETE FROM etl_rollback.flyway_schema_history WHERE version IN ('2', '3');
                 SET etl_rollback.migration_id = 'before_upgrade';
                 INSERT INTO public.parts VALUES (1, 5), (2, 7);
                 UPDATE public.parts SET qty = 6 WHERE id = 1;
@@ -96,7 +98,7 @@ class InstallerIT {
         InstallResult upgrade = new Installer(database).install();
 
         assertThat(upgrade.previousSchemaVersion()).isEqualTo("1");
-        assertThat(upgrade.schemaVersion()).isEqualTo("2");
+        assertThat(upgrade.schemaVersion()).isEqualTo("3");
         assertThat(db.dsl().fetch("SELECT indexdef FROM pg_indexes WHERE schemaname = 'etl_rollback'"
                         + " AND tablename = 'statement' ORDER BY indexname").getValues(0, String.class))
                 .containsExactly(
@@ -104,5 +106,45 @@ class InstallerIT {
                         "CREATE UNIQUE INDEX statement_pkey ON etl_rollback.statement USING btree (stmt)");
         assertThat(etlRollback.rollback("before_upgrade", RollbackOptions.defaults()).rowsRestored()).isEqualTo(2);
         assertThat(db.dsl().fetchValue("SELECT count(*) FROM public.parts")).isEqualTo(0L);
+        assertThat(db.dsl().fetchValue("SELECT found_status || ' ' || left_status FROM etl_rollback.migration"
+                + " WHERE migration_id = 'rollback:before_upgrade'")).isEqualTo("active rolled_back");
+    }
+
+    @Test
+    void aRollbackMadeBeforeVersionThreeLeavesItsMigrationPartlyRolledBackWhenPutBackInForce() {
+        TestDatabase db = TestDatabase.forClass(InstallerIT.class);
+        db.dsl().execute("DROP SCHEMA etl_rollback CASCADE; CREATE TABLE public.bins (id int PRIMARY KEY, qty int)");
+        Database database = new Database(db.dataSource(), db.url());
+        new Installer(database).install();
+        EtlRollback etlRollback = EtlRollback.configure().dataSource(db.dataSource()).load();
+        etlRollback.track("public.bins");
+        db.dsl().execute("""
+                SET etl_rollback.migration_id = 'load';
+                INSERT INTO public.bins VALUES (1, 5), (2, 7);
+                RESET etl_rollback.migration_id""");
+        etlRollback.rollback("load", RollbackOptions.defaults());
+        // version 2 as it was: a rollback recorded nothing of what it found and left
+        db.dsl().execute("""
+                ALTER TABLE etl_rollback.migration DROP COLUMN found_status, DROP COLUMN found_undone_after_seq,
+                    DROP COLUMN left_status, DROP COLUMN left_undone_after_seq;
+                DELETE FROM etl_rollback.flyway_schema_history WHERE version = '3';""");
+
+        InstallResult upgrade = new Installer(database).install();
+        etlRollback.rollback("rollback:load", RollbackOptions.defaults());
+        String undone = status(db, "load");
+        etlRollback.rollback("rollback:rollback:load", RollbackOptions.defaults());
+
+        assertThat(upgrade.previousSchemaVersion()).isEqualTo("2");
+        assertThat(undone).isEqualTo("active");
+        // rollback:load is in force again, but what it left is not known: part of load, at least, is undone
+        assertThat(status(db, "load")).isEqualTo("partially_rolled_back");
+        assertThat(db.dsl().fetchValue("SELECT count(*) FROM public.bins")).isEqualTo(0L);
+        assertThat(etlRollback.rollback("load", RollbackOptions.defaults()).rowsRestored()).isZero();
+        assertThat(status(db, "load")).isEqualTo("rolled_back");
+    }
+
+    private static String status(TestDatabase db, String migrationId) {
+        return db.dsl().fetchValue("SELECT status FROM etl_rollback.migration WHERE migration_id = '" + migrationId
+                + "'").toString();
     }
 }
