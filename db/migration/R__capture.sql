@@ -39,12 +39,16 @@ DECLARE
     v_id     text := current_setting('etl_rollback.migration_id', true);
     v_mig    integer;
     v_status text;
+    v_rollback_elsewhere boolean;
 BEGIN
     IF v_id IS NULL OR v_id = '' THEN
         RETURN NULL;
     END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock_shared(1163021399, pg_catalog.hashtext(v_id));
-    SELECT mig, status INTO v_mig, v_status FROM etl_rollback.migration WHERE migration_id = v_id;
+    -- a rollback's id is registered by the rollback's own transaction, which alone writes under it
+    SELECT mig, status, rollback_of IS NOT NULL AND started_at <> now()
+      INTO v_mig, v_status, v_rollback_elsewhere
+      FROM etl_rollback.migration WHERE migration_id = v_id;
     IF v_mig IS NULL THEN
         PERFORM etl_rollback._check_migration_id(v_id);
         INSERT INTO etl_rollback.migration (migration_id, name)
@@ -57,6 +61,9 @@ BEGIN
     ELSIF v_status <> 'active' THEN
         RAISE EXCEPTION 'etl_rollback: migration % has been rolled back; tag new changes with a new migration id',
             quote_literal(v_id) USING ERRCODE = '55000';
+    ELSIF v_rollback_elsewhere THEN
+        RAISE EXCEPTION 'etl_rollback: % is the id of a rollback, which only that rollback writes under; tag new'
+            ' changes with a migration id of their own', quote_literal(v_id) USING ERRCODE = '55000';
     END IF;
     RETURN v_mig;
 END
@@ -212,7 +219,8 @@ BEGIN
     INSERT INTO etl_rollback.statement (stmt, mig, table_id, op, row_count, txid, changed_at)
         SELECT v_stmt, m.mig, %s, %L, v_rows, txid_current(), clock_timestamp()
           FROM etl_rollback.migration m
-         WHERE m.migration_id = current_setting('etl_rollback.migration_id') AND m.status = 'active';
+         WHERE m.migration_id = current_setting('etl_rollback.migration_id') AND m.status = 'active'
+           AND (m.rollback_of IS NULL OR m.started_at = now());
     IF NOT FOUND THEN
         PERFORM etl_rollback._log_statement(v_stmt, %s, %L, v_rows);
     END IF;

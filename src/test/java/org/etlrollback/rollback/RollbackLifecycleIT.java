@@ -212,6 +212,25 @@ class RollbackLifecycleIT {
     }
 
     @Test
+    void onlyTheRollbackItselfWritesUnderItsId() throws SQLException {
+        DB.tagged("m1", "update life.customers set balance = -1 where id in (1, 2)");
+        DB.reverser().rollback("m1");
+        Map<String, String> rolledBack = DB.state(TABLES);
+
+        assertThatThrownBy(() -> DB.tagged("rollback:m1", "update life.customers set balance = 7 where id = 3"))
+                .hasMessageContaining("'rollback:m1' is the id of a rollback, which only that rollback writes under");
+        assertThatThrownBy(() -> DB.tagged("rollback:m1", "select etl_rollback.checkpoint('late')"))
+                .hasMessageContaining("is the id of a rollback");
+
+        assertThat(DB.state(TABLES)).isEqualTo(rolledBack);
+        assertThat(DB.count("select count(*) from etl_rollback.changes where migration_id = 'rollback:m1'"))
+                .isEqualTo(2);
+        // its own changes can still be undone
+        DB.reverser().rollback("rollback:m1");
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
     void undoingEachRollbackInAChainSetsTheMigrationsStatusByWhatIsInForce() throws SQLException {
         Map<String, String> before = DB.state(TABLES);
         DB.tagged("m1", """
