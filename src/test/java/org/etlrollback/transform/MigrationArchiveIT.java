@@ -116,6 +116,30 @@ class MigrationArchiveIT {
     }
 
     @Test
+    void aRollbackKeepsWhatItFoundAndLeftThroughTheRoundTrip(@TempDir Path dir) throws Exception {
+        Map<String, String> before = TableState.of(DB.dsl(), TABLES);
+        migrate("things_4");
+        Map<String, String> afterMigration = TableState.of(DB.dsl(), TABLES);
+        Reverser reverser = Reverser.using(DB.dataSource());
+        String rollbackId = reverser.rollback("things_4").rollbackId();
+        Map<String, String> logBefore = log(rollbackId);
+
+        Path file = dir.resolve("rollback.jsonl");
+        archive.export(rollbackId, file);
+        forget(rollbackId);
+        archive.importFrom(file);
+
+        assertThat(log(rollbackId)).isEqualTo(logBefore);
+        // undone, it puts the migration back as it found it; put back in force, as it left it
+        reverser.rollback(rollbackId);
+        assertThat(TableState.of(DB.dsl(), TABLES)).isEqualTo(afterMigration);
+        assertThat(status("things_4")).isEqualTo("active");
+        reverser.rollback("rollback:" + rollbackId);
+        assertThat(TableState.of(DB.dsl(), TABLES)).isEqualTo(before);
+        assertThat(status("things_4")).isEqualTo("rolled_back");
+    }
+
+    @Test
     void importIsRefusedWhileTheLogHasTheMigration(@TempDir Path dir) throws Exception {
         migrate("things_3");
         ArchivedMigration exported = archive.exportTo("things_3", dir, ArchiveCompression.GZIP);
@@ -183,6 +207,11 @@ class MigrationArchiveIT {
             }
             return log;
         });
+    }
+
+    private static String status(String migrationId) {
+        return DB.dsl().fetchValue("select status from etl_rollback.migration where migration_id = {0}", migrationId)
+                .toString();
     }
 
     private static String text(DSLContext tx, String query) {
