@@ -1,6 +1,5 @@
 package org.etlrollback;
 
-import static org.etlrollback.internal.schema.Tables.MIGRATION;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
@@ -430,12 +429,9 @@ public final class Reverser {
                 throw new ConflictException(refused);
             }
 
-            boolean partial = fromSeq > 0 || (plan.hasConflicts() && policy == ConflictPolicy.SKIP);
-            String status = partial ? "partially_rolled_back" : "rolled_back";
-            // changes after fromSeq are undone now (and those after uptoSeq were before, should the checkpoint be
-            // a later one); a skipped row leaves the window open for another attempt
-            long undoneAfter = plan.hasConflicts() && policy == ConflictPolicy.SKIP
-                    ? uptoSeq : Math.min(fromSeq, uptoSeq);
+            // a skipped row leaves the window open for another attempt
+            boolean undidAll = !(plan.hasConflicts() && policy == ConflictPolicy.SKIP);
+            boolean partial = fromSeq > 0 || !undidAll;
             String rollbackId = rollbackId(migration);
             List<TableRollback> counts = plan.tables().stream().map(t -> t.outcome(restoreConflicts)).toList();
             List<LoggedTable> refilledByPlan = plan.tables().stream()
@@ -446,8 +442,8 @@ public final class Reverser {
                 String order = new Executor(dsl, connection).workingOrder(plan, restoreConflicts)
                         .orElse(Executor.ORDERS.get(0));
                 triggers.restore();
-                new ScriptWriter(dsl).write(options.sqlFile().get(), plan, order, restoreConflicts, rollbackId, status,
-                        undoneAfter, triggers.disabling().stream().map(dsl::render).toList(),
+                new ScriptWriter(dsl).write(options.sqlFile().get(), plan, order, restoreConflicts, rollbackId,
+                        undidAll, triggers.disabling().stream().map(dsl::render).toList(),
                         triggers.restoring().stream().map(dsl::render).toList(),
                         new Sequences(dsl).keepingAhead(refilledByPlan).stream().map(dsl::renderInlined).toList(),
                         List.copyOf(warnings));
@@ -470,7 +466,7 @@ public final class Reverser {
             if (options.verify()) {
                 new Verifier(dsl).verify(plan, restoreConflicts);
             }
-            finish(rollbackId, status, undoneAfter);
+            finish(rollbackId, fromSeq, uptoSeq, undidAll);
             return result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                     : RollbackResult.Outcome.ROLLED_BACK, counts, plan,
                     replayed ? RollbackResult.Method.REPLAYED : RollbackResult.Method.PLANNED, options.verify());
@@ -509,8 +505,7 @@ public final class Reverser {
             handled.add(migration.migrationId());
             handled.add(rollbackId);
             boolean partial = window.fromSeq() > 0;
-            finish(rollbackId, partial ? "partially_rolled_back" : "rolled_back",
-                    Math.min(window.fromSeq(), window.uptoSeq()));
+            finish(rollbackId, window.fromSeq(), window.uptoSeq(), true);
             return Optional.of(result(migration, rollbackId, partial ? RollbackResult.Outcome.PARTIALLY_ROLLED_BACK
                             : RollbackResult.Outcome.ROLLED_BACK,
                     changes.get().stream().map(LogRestore.TableChanges::outcome).toList(), null,
@@ -626,20 +621,21 @@ public final class Reverser {
         }
 
         private void startRollbackMigration(String rollbackId, LoggedMigration migration) {
-            dsl.insertInto(MIGRATION, MIGRATION.MIGRATION_ID, MIGRATION.NAME, MIGRATION.ROLLBACK_OF)
-                    .values(rollbackId, "rollback of " + migration.migrationId(), migration.mig())
-                    .execute();
+            dsl.select(field("etl_rollback._start_rollback({0}, {1})", Object.class, val(rollbackId),
+                    val(migration.migrationId()))).fetch();
             dsl.select(field("set_config('etl_rollback.migration_id', {0}, true)", String.class, val(rollbackId)))
                     .fetch();
         }
 
         /**
-         * Records the migration's new status and window on it and on its rollback; where the migration is itself a
-         * rollback, the migration it undid follows (see {@code R__status.sql}).
+         * Records that the rollback undid its migration's changes in the window {@code (fromSeq, uptoSeq]}, all of
+         * them or not; the migration's status and window follow, and where the migration is itself a rollback, the
+         * migration it undid (see {@code R__status.sql}).
          */
-        private void finish(String rollbackId, String status, long undoneAfter) {
-            dsl.select(field("etl_rollback._rolled_back({0}, {1}, {2})", Object.class, val(rollbackId), val(status),
-                    val(undoneAfter == Long.MAX_VALUE ? null : undoneAfter, Long.class))).fetch();
+        private void finish(String rollbackId, long fromSeq, long uptoSeq, boolean undidAll) {
+            dsl.select(field("etl_rollback._rolled_back({0}, {1}, {2}, {3})", Object.class, val(rollbackId),
+                    val(fromSeq), val(uptoSeq == Long.MAX_VALUE ? null : uptoSeq, Long.class), val(undidAll)))
+                    .fetch();
         }
 
         private RollbackResult result(LoggedMigration migration, String rollbackId, RollbackResult.Outcome outcome,

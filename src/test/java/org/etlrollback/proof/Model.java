@@ -48,9 +48,8 @@ final class Model {
         final int order;
         final String rollbackOf;
         String status = "active";
-        /** For a rollback: the status it found the migration it undid in, and the one it left it in. */
-        String foundStatus;
-        String leftStatus;
+        /** For a rollback: whether it undid all of the migration's changes, skipping none. */
+        boolean undidAll;
 
         Migration(String id, int order, String rollbackOf) {
             this.id = id;
@@ -121,8 +120,7 @@ final class Model {
         other.migrations.forEach((id, m) -> {
             Migration copy = new Migration(m.id, m.order, m.rollbackOf);
             copy.status = m.status;
-            copy.foundStatus = m.foundStatus;
-            copy.leftStatus = m.leftStatus;
+            copy.undidAll = m.undidAll;
             migrations.put(id, copy);
         });
         seq = other.seq;
@@ -262,42 +260,47 @@ final class Model {
                 events.add(new Event(++seq, transaction, rollbackId, k.table(), k.key(), k.now(), k.before()));
             }
         }
-        Migration rollback = migrations.get(rollbackId);
-        rollback.foundStatus = migration.status;
-        rollback.leftStatus = partial ? "partially_rolled_back" : "rolled_back";
-        setStatus(migration, rollback.leftStatus);
+        migrations.get(rollbackId).undidAll = !partial;
+        setStatus(migration, afterUndoing(migration.status, !partial));
         return new Completed(partial ? Outcome.PARTIALLY_ROLLED_BACK : Outcome.ROLLED_BACK, rollbackId,
                 counts(migrationId, plan, force), conflicts, List.of(), this);
     }
 
-    /** Sets a migration's status; where it is a rollback whose status changed, the migration it undid follows. */
+    /**
+     * Sets a migration's status. Where it is a rollback that went out of force, came back into force, or went out
+     * of it in part, the migration it undid follows, as {@code R__status.sql} has it for windows that are all of a
+     * migration's changes (the histories set no checkpoints).
+     */
     private void setStatus(Migration migration, String status) {
         String was = migration.status;
         migration.status = status;
-        if (migration.rollbackOf != null && !was.equals(status)) {
-            followRollbacks(migrations.get(migration.rollbackOf));
-        }
-    }
-
-    /**
-     * Sets a migration's status from its rollbacks in force, wholly or in part: the latest one's, if the others in
-     * force are those it found (none where it found the migration active), else partly rolled back.
-     */
-    private void followRollbacks(Migration migration) {
-        List<Migration> inForce = migrations.values().stream()
-                .filter(m -> migration.id.equals(m.rollbackOf) && !m.status.equals("rolled_back"))
-                .sorted(Comparator.comparingInt((Migration m) -> m.order).reversed())
-                .toList();
-        if (inForce.isEmpty()) {
-            setStatus(migration, "active");
+        if (migration.rollbackOf == null || was.equals(status)) {
             return;
         }
-        Migration latest = inForce.get(0);
-        List<Migration> others = inForce.subList(1, inForce.size());
-        boolean asItLeft = latest.status.equals("active") && latest.leftStatus != null
-                && others.stream().allMatch(m -> m.status.equals("active"))
-                && latest.foundStatus.equals("active") == others.isEmpty();
-        setStatus(migration, asItLeft ? latest.leftStatus : "partially_rolled_back");
+        Migration of = migrations.get(migration.rollbackOf);
+        String next;
+        if (status.equals("rolled_back")) {
+            boolean anyInForce = migrations.values().stream()
+                    .anyMatch(m -> of.id.equals(m.rollbackOf) && !m.status.equals("rolled_back"));
+            next = anyInForce ? afterRedoing(of.status) : "active";
+        } else if (was.equals("rolled_back")) {
+            next = afterUndoing(of.status, migration.undidAll && status.equals("active"));
+        } else if (status.equals("partially_rolled_back")) {
+            next = afterUndoing(afterRedoing(of.status), false);
+        } else {
+            next = afterUndoing(of.status, migration.undidAll);
+        }
+        setStatus(of, next);
+    }
+
+    /** A migration's status once all its changes are undone ({@code all}), or some. */
+    private static String afterUndoing(String status, boolean all) {
+        return status.equals("rolled_back") || all ? "rolled_back" : "partially_rolled_back";
+    }
+
+    /** A migration's status once all its changes are back in force, as far as known. */
+    private static String afterRedoing(String status) {
+        return status.equals("rolled_back") ? "active" : status;
     }
 
     /** Per key the migration changed: its before- and after-state, the row now, the state and the action. */

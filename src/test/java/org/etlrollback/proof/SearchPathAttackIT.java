@@ -55,17 +55,21 @@ class SearchPathAttackIT {
             new Relation("attack.events", "attack.events", 1));
 
     /** How the test calls the functions that are not trigger functions, and as whom. */
-    private static final Map<String, String> CALLED_AS = Map.of(
-            "etl_rollback.checkpoint(text)", "the application role and the admin",
-            "etl_rollback._prepare_capture(regclass)", "the admin",
-            "etl_rollback.track(text)", "the admin",
-            "etl_rollback._track(regclass,text)", "the admin, through track(text)",
-            "etl_rollback._log_type(oid,integer)", "the admin",
-            "etl_rollback._expect_rows(bigint,bigint,text)", "the admin, as a --sql script does",
-            "etl_rollback._rolled_back(text,text,bigint)", "the admin, as a rollback and a --sql script do",
-            "etl_rollback._set_status(integer,text,bigint)", "the admin, through _rolled_back",
-            "etl_rollback._follow_rollbacks(integer)", "the admin, through _rolled_back",
-            "etl_rollback.untrack(text)", "the admin");
+    private static final Map<String, String> CALLED_AS = Map.ofEntries(
+            Map.entry("etl_rollback.checkpoint(text)", "the application role and the admin"),
+            Map.entry("etl_rollback._prepare_capture(regclass)", "the admin"),
+            Map.entry("etl_rollback.track(text)", "the admin"),
+            Map.entry("etl_rollback._track(regclass,text)", "the admin, through track(text)"),
+            Map.entry("etl_rollback._log_type(oid,integer)", "the admin"),
+            Map.entry("etl_rollback._expect_rows(bigint,bigint,text)", "the admin, as a --sql script does"),
+            Map.entry("etl_rollback._start_rollback(text,text)", "the admin, as a rollback and a --sql script do"),
+            Map.entry("etl_rollback._rolled_back(text,bigint,bigint,boolean)",
+                    "the admin, as a rollback and a --sql script do"),
+            Map.entry("etl_rollback._set_status(integer,text,bigint)", "the admin, through _rolled_back"),
+            Map.entry("etl_rollback._after_undoing(text,bigint,bigint,bigint,boolean)",
+                    "the admin, through _rolled_back"),
+            Map.entry("etl_rollback._after_redoing(text,bigint,bigint,bigint)", "the admin, through _rolled_back"),
+            Map.entry("etl_rollback.untrack(text)", "the admin"));
 
     /** Resolves its argument on the caller's search_path by design; every other name in it is qualified. */
     private static final String NAME_RESOLVER = "etl_rollback.track(text)";
@@ -199,16 +203,11 @@ class SearchPathAttackIT {
             exec(s, "select etl_rollback._expect_rows(1, 1, 'a statement')");
             exec(s, "select pg_catalog.set_config('etl_rollback.migration_id', 'admin under attack', false)",
                     "select etl_rollback.checkpoint('admin checkpoint')",
-                    // a rollback of it, and one of that, each recording its outcome (the test's own statements
-                    // name their operator, as the look-alikes would catch them otherwise)
-                    "insert into etl_rollback.migration (migration_id, rollback_of)"
-                            + " select 'rollback:admin under attack', mig from etl_rollback.migration"
-                            + " where migration_id operator(pg_catalog.=) 'admin under attack'",
-                    "select etl_rollback._rolled_back('rollback:admin under attack', 'rolled_back', 0)",
-                    "insert into etl_rollback.migration (migration_id, rollback_of) select 'rollback:rollback:admin',"
-                            + " mig from etl_rollback.migration"
-                            + " where migration_id operator(pg_catalog.=) 'rollback:admin under attack'",
-                    "select etl_rollback._rolled_back('rollback:rollback:admin', 'rolled_back', 0)");
+                    // a rollback of it, and one of that, each recording its outcome
+                    "select etl_rollback._start_rollback('rollback:admin under attack', 'admin under attack')",
+                    "select etl_rollback._rolled_back('rollback:admin under attack', 0, null, true)",
+                    "select etl_rollback._start_rollback('rollback:rollback:admin', 'rollback:admin under attack')",
+                    "select etl_rollback._rolled_back('rollback:rollback:admin', 0, null, true)");
             assertThat(column(s, "select status from etl_rollback.migration"
                     + " where migration_id operator(pg_catalog.=) 'admin under attack'")).containsExactly("active");
             assertThat(column(s, "select etl_rollback.untrack('attack.supplier')")).containsExactly("attack.supplier");
@@ -216,8 +215,10 @@ class SearchPathAttackIT {
         }
         called.addAll(List.of("etl_rollback._prepare_capture(regclass)", NAME_RESOLVER,
                 "etl_rollback._track(regclass,text)", "etl_rollback._log_type(oid,integer)",
-                "etl_rollback._expect_rows(bigint,bigint,text)", "etl_rollback._rolled_back(text,text,bigint)",
-                "etl_rollback._set_status(integer,text,bigint)", "etl_rollback._follow_rollbacks(integer)"));
+                "etl_rollback._expect_rows(bigint,bigint,text)", "etl_rollback._start_rollback(text,text)",
+                "etl_rollback._rolled_back(text,bigint,bigint,boolean)", "etl_rollback._set_status(integer,text,bigint)",
+                "etl_rollback._after_undoing(text,bigint,bigint,bigint,boolean)",
+                "etl_rollback._after_redoing(text,bigint,bigint,bigint)"));
         called.add("etl_rollback.untrack(text)");
 
         try (Connection owner = DB.connect()) {

@@ -299,6 +299,27 @@ class ReverserIT {
     }
 
     @Test
+    void keyALaterMigrationMovedBackIsAConflict() throws SQLException {
+        Map<String, String> before = state();
+        DB.executeTagged("m1", "update shop.orders set id = 100 where id = 1");
+        DB.executeTagged("m2", "update shop.orders set id = 1 where id = 100");
+
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOfSatisfying(ConflictException.class, e -> {
+                    // the key m1 moved the row out of, and the one it moved it into: m2 took both over
+                    assertThat(e.result().conflicts()).extracting(c -> c.key())
+                            .containsExactlyInAnyOrder("{\"id\": 1}", "{\"id\": 100}");
+                    assertThat(e.result().conflicts()).allSatisfy(c -> assertThat(c.laterMigrations())
+                            .containsExactly("m2"));
+                });
+
+        RollbackResult result = reverser.rollback("m1",
+                RollbackOptions.defaults().withOnConflict(ConflictPolicy.CASCADE).withVerify(true));
+        assertThat(result.cascaded()).containsExactly("m2");
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
     void rowsAnEarlierPartialRollbackRestoredAreDoneNotConflicts() throws SQLException {
         Map<String, String> before = state();
         DB.executeTagged("m1", "update shop.customers set balance = 1 where id <= 5");

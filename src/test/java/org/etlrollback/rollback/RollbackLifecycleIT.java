@@ -212,6 +212,56 @@ class RollbackLifecycleIT {
     }
 
     @Test
+    void undoingTheMiddleOfThreeRollbacksLeavesItsPartToTheNextRollback() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                update life.customers set name = 'before a' where id = 1;
+                select etl_rollback.checkpoint('a');
+                update life.customers set name = 'between a and b' where id = 2;
+                select etl_rollback.checkpoint('b');
+                update life.customers set name = 'after b' where id = 3;
+                """);
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withToCheckpoint("b"));
+        String toA = DB.reverser().rollback("m1", RollbackOptions.defaults().withToCheckpoint("a")).rollbackId();
+        DB.reverser().rollback("m1");
+        assertThat(DB.status("m1")).isEqualTo("rolled_back");
+
+        DB.reverser().rollback(toA);
+
+        // what m1 changed between a and b is back in force; before a and after b it stays undone
+        assertThat(DB.status("m1")).isEqualTo("partially_rolled_back");
+        RollbackResult again = DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+        assertThat(again.conflictCount()).isZero();
+        assertThat(again.rowsRestored()).isPositive();
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+        assertThat(DB.status("m1")).isEqualTo("rolled_back");
+    }
+
+    @Test
+    void undoingARollbackPutsItsChangesBackEvenWhereAnOlderRollbackIsInForceAgain() throws SQLException {
+        Map<String, String> before = DB.state(TABLES);
+        DB.tagged("m1", """
+                insert into life.customers values (100, 'new', null, 0);
+                update life.customers set balance = -1 where id in (1, 2);
+                delete from life.orders where id = 5;
+                """);
+        Map<String, String> afterM1 = DB.state(TABLES);
+        DB.reverser().rollback("m1");
+        DB.reverser().rollback("rollback:m1");
+        String second = DB.reverser().rollback("m1").rollbackId();
+        // rollback:m1 back in force: its rows are undone already, by the second rollback
+        DB.reverser().rollback("rollback:rollback:m1");
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+
+        DB.reverser().rollback(second);
+
+        assertThat(DB.state(TABLES)).isEqualTo(afterM1);
+        assertThat(DB.status("m1")).isEqualTo("active");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withVerify(true));
+        assertThat(DB.state(TABLES)).isEqualTo(before);
+    }
+
+    @Test
     void onlyTheRollbackItselfWritesUnderItsId() throws SQLException {
         DB.tagged("m1", "update life.customers set balance = -1 where id in (1, 2)");
         DB.reverser().rollback("m1");

@@ -85,6 +85,23 @@ class SqlScriptChecksIT {
     }
 
     @Test
+    void scriptRunASecondTimeStopsWithNothingChanged(@TempDir Path dir) throws Exception {
+        DB.tagged("m1", "delete from script.children where id = 10");
+        Path script = dir.resolve("rollback.sql");
+        DB.reverser().rollback("m1", RollbackOptions.defaults().withDryRun(true).withSqlFile(script));
+        DB.runScript(script, "");
+        DB.reverser().rollback("rollback:m1");
+        Map<String, String> current = DB.state(TABLES);
+
+        assertThatThrownBy(() -> DB.runScript(script, ""))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("the rollback id 'rollback:m1' is taken already");
+
+        assertThat(DB.state(TABLES)).isEqualTo(current);
+        assertThat(DB.status("m1")).isEqualTo("active");
+    }
+
+    @Test
     void scriptThatUndoesARollbackPutsTheMigrationBackInForce(@TempDir Path dir) throws Exception {
         DB.tagged("m1", "update script.children set note = 'z' where id = 20");
         Map<String, String> afterM1 = DB.state(TABLES);

@@ -204,10 +204,9 @@ public final class Archiver {
                 .from(MIGRATION).where(MIGRATION.MIG.eq(migration.getRollbackOf())).fetchOne(MIGRATION.MIGRATION_ID));
         m.put("undone_after_seq", migration.getUndoneAfterSeq());
         m.put("rolled_back_at", text(dsl, MIGRATION.ROLLED_BACK_AT, mig));
-        m.put("found_status", migration.getFoundStatus());
-        m.put("found_undone_after_seq", migration.getFoundUndoneAfterSeq());
-        m.put("left_status", migration.getLeftStatus());
-        m.put("left_undone_after_seq", migration.getLeftUndoneAfterSeq());
+        m.put("undid_after_seq", migration.getUndidAfterSeq());
+        m.put("undid_upto_seq", migration.getUndidUptoSeq());
+        m.put("undid_all", migration.getUndidAll());
         line(out, m);
 
         List<Integer> tableIds = dsl.selectDistinct(STATEMENT.TABLE_ID).from(STATEMENT).where(STATEMENT.MIG.eq(mig))
@@ -404,18 +403,19 @@ public final class Archiver {
             boolean free = !dsl.fetchExists(MIGRATION, MIGRATION.MIG.eq(original));
             Field<Integer> newMig = free ? val(original)
                     : field("nextval(pg_get_serial_sequence('etl_rollback.migration', 'mig'))::int", Integer.class);
-            // archives written before schema version 3 hold no found_ and left_ fields
+            // archives written before schema version 3 hold no undid_ fields
             mig = dsl.resultQuery("insert into etl_rollback.migration (mig, migration_id, name, status, started_at,"
-                            + " started_by, rollback_of, undone_after_seq, rolled_back_at, found_status,"
-                            + " found_undone_after_seq, left_status, left_undone_after_seq) overriding system value"
+                            + " started_by, rollback_of, undone_after_seq, rolled_back_at, undid_after_seq,"
+                            + " undid_upto_seq, undid_all) overriding system value"
                             + " values ({0}, {1}, {2}, {3}, {4}::timestamptz, {5}, {6}, {7}, {8}::timestamptz, {9},"
-                            + " {10}, {11}, {12}) returning mig",
+                            + " {10}, {11}) returning mig",
                     newMig, val(migrationId), val(textOrNull(m, "name")), val(m.path("status").asText()),
                     val(m.path("started_at").asText()), val(m.path("started_by").asText()),
                     val(rollbackOf, Integer.class), val(longOrNull(m, "undone_after_seq"), Long.class),
-                    val(textOrNull(m, "rolled_back_at")), val(textOrNull(m, "found_status")),
-                    val(longOrNull(m, "found_undone_after_seq"), Long.class), val(textOrNull(m, "left_status")),
-                    val(longOrNull(m, "left_undone_after_seq"), Long.class)).fetchSingle(0, Integer.class);
+                    val(textOrNull(m, "rolled_back_at")), val(longOrNull(m, "undid_after_seq"), Long.class),
+                    val(longOrNull(m, "undid_upto_seq"), Long.class),
+                    val(m.path("undid_all").isBoolean() ? m.path("undid_all").asBoolean() : null, Boolean.class))
+                    .fetchSingle(0, Integer.class);
         }
 
         private void tableLine(JsonNode t) {

@@ -219,14 +219,15 @@ public final class Planner {
                 .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
                         row(takenOver), row(left)))
                 .execute();
-        // a later insert of a row the migration deleted last
+        // a later insert of a row the migration deleted last, or an update that moved another row's key into it
         int intoWhatItDeleted = dsl.update(sql.plan("p"))
                 .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue(),
                         inline("conflict")).otherwise(inline("ok")))
                 .from(sql.log("y"), STATEMENT)
                 .where(done).and(field(name("p", "has_after"), Boolean.class).isFalse())
                 .and(sql.imageKeysMatch("y", "n", "p", "b"))
-                .and(TableSql.image("y", "o", sql.keys().get(0)).isNull())
+                .and(TableSql.image("y", "o", sql.keys().get(0)).isNull()
+                        .or(sql.imageKeysMatch("y", "o", "y", "n").not()))
                 .and(later)
                 .execute();
         dsl.execute("set local enable_nestloop = " + ("on".equals(nestLoop) ? "on" : "off"));

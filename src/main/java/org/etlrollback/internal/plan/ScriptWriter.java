@@ -47,8 +47,7 @@ public final class ScriptWriter {
      * {@code warnings}, what the migration changed that no rollback restores, head the script as comments.
      */
     public void write(Path file, RollbackPlan plan, String order, boolean restoreConflicts, String rollbackId,
-                      String status,
-                      long undoneAfterSeq, List<String> switchOff, List<String> switchBack,
+                      boolean undidAll, List<String> switchOff, List<String> switchBack,
                       List<String> sequencesAhead, List<String> warnings) {
         Condition states = restoreConflicts
                 ? field(name("p", "state")).in(inline("ok"), inline("conflict"))
@@ -71,9 +70,8 @@ public final class ScriptWriter {
             // money literals are read as the planning session wrote them
             out.write("SET LOCAL lc_monetary = " + literal(dsl.resultQuery("select current_setting('lc_monetary')")
                     .fetchSingle(0, String.class)) + ";\n");
-            out.write("INSERT INTO etl_rollback.migration (migration_id, rollback_of) SELECT "
-                    + literal(rollbackId) + ", mig FROM etl_rollback.migration WHERE migration_id = "
-                    + literal(plan.migration().migrationId()) + " ON CONFLICT (migration_id) DO NOTHING;\n");
+            out.write("SELECT etl_rollback._start_rollback(" + literal(rollbackId) + ", "
+                    + literal(plan.migration().migrationId()) + ");\n");
             out.write("SELECT set_config('etl_rollback.migration_id', " + literal(rollbackId) + ", true);\n");
             for (TablePlan t : plan.tables()) {
                 out.write("LOCK TABLE " + dsl.render(new TableSql(t.table(), t.planTable()).targetUnaliased())
@@ -95,8 +93,9 @@ public final class ScriptWriter {
             for (String statement : sequencesAhead) {
                 out.write(statement + ";\n");
             }
-            out.write("SELECT etl_rollback._rolled_back(" + literal(rollbackId) + ", " + literal(status) + ", "
-                    + (undoneAfterSeq == Long.MAX_VALUE ? "NULL" : String.valueOf(undoneAfterSeq)) + ");\n");
+            out.write("SELECT etl_rollback._rolled_back(" + literal(rollbackId) + ", " + plan.fromSeq() + ", "
+                    + (plan.uptoSeq() == Long.MAX_VALUE ? "NULL" : String.valueOf(plan.uptoSeq())) + ", " + undidAll
+                    + ");\n");
             out.write("COMMIT;\n");
         } catch (IOException e) {
             throw new EtlRollbackException(ErrorCode.FAILED, "could not write the SQL script " + file + ": "

@@ -83,12 +83,12 @@ class InstallerIT {
         new Installer(database).install();
         EtlRollback etlRollback = EtlRollback.configure().dataSource(db.dataSource()).load();
         etlRollback.track("public.parts");
-        // version 1 as it was: the statements indexed by migration alone, no record of what rollbacks found
+        // version 1 as it was: the statements indexed by migration alone, no record of what rollbacks undid
         db.dsl().execute("""
                 DROP INDEX etl_rollback.statement_mig_table;
                 CREATE INDEX statement_mig ON etl_rollback.statement (mig, stmt);
-                ALTER TABLE etl_rollback.migration DROP COLUMN found_status, DROP COLUMN found_undone_after_seq,
-                    DROP COLUMN left_status, DROP COLUMN left_undone_after_seq;
+                ALTER TABLE etl_rollback.migration DROP COLUMN undid_after_seq, DROP COLUMN undid_upto_seq,
+                    DROP COLUMN undid_all;
                 DELETE FROM etl_rollback.flyway_schema_history WHERE version IN ('2', '3');
                 SET etl_rollback.migration_id = 'before_upgrade';
                 INSERT INTO public.parts VALUES (1, 5), (2, 7);
@@ -106,8 +106,8 @@ class InstallerIT {
                         "CREATE UNIQUE INDEX statement_pkey ON etl_rollback.statement USING btree (stmt)");
         assertThat(etlRollback.rollback("before_upgrade", RollbackOptions.defaults()).rowsRestored()).isEqualTo(2);
         assertThat(db.dsl().fetchValue("SELECT count(*) FROM public.parts")).isEqualTo(0L);
-        assertThat(db.dsl().fetchValue("SELECT found_status || ' ' || left_status FROM etl_rollback.migration"
-                + " WHERE migration_id = 'rollback:before_upgrade'")).isEqualTo("active rolled_back");
+        assertThat(db.dsl().fetchValue("SELECT concat_ws(' ', undid_after_seq, undid_upto_seq, undid_all)"
+                + " FROM etl_rollback.migration WHERE migration_id = 'rollback:before_upgrade'")).isEqualTo("0 t");
     }
 
     @Test
@@ -123,10 +123,10 @@ class InstallerIT {
                 INSERT INTO public.bins VALUES (1, 5), (2, 7);
                 RESET etl_rollback.migration_id""");
         etlRollback.rollback("load", RollbackOptions.defaults());
-        // version 2 as it was: a rollback recorded nothing of what it found and left
+        // version 2 as it was: a rollback recorded nothing of what it undid
         db.dsl().execute("""
-                ALTER TABLE etl_rollback.migration DROP COLUMN found_status, DROP COLUMN found_undone_after_seq,
-                    DROP COLUMN left_status, DROP COLUMN left_undone_after_seq;
+                ALTER TABLE etl_rollback.migration DROP COLUMN undid_after_seq, DROP COLUMN undid_upto_seq,
+                    DROP COLUMN undid_all;
                 DELETE FROM etl_rollback.flyway_schema_history WHERE version = '3';""");
 
         InstallResult upgrade = new Installer(database).install();
@@ -136,7 +136,7 @@ class InstallerIT {
 
         assertThat(upgrade.previousSchemaVersion()).isEqualTo("2");
         assertThat(undone).isEqualTo("active");
-        // rollback:load is in force again, but what it left is not known: part of load, at least, is undone
+        // rollback:load is in force again, but what it undid is not known: part of load, at least, is undone
         assertThat(status(db, "load")).isEqualTo("partially_rolled_back");
         assertThat(db.dsl().fetchValue("SELECT count(*) FROM public.bins")).isEqualTo(0L);
         assertThat(etlRollback.rollback("load", RollbackOptions.defaults()).rowsRestored()).isZero();
