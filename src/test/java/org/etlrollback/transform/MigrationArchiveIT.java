@@ -116,7 +116,7 @@ class MigrationArchiveIT {
     }
 
     @Test
-    void aRollbackKeepsWhatItFoundAndLeftThroughTheRoundTrip(@TempDir Path dir) throws Exception {
+    void aRollbackKeepsTheWindowItUndidThroughTheRoundTrip(@TempDir Path dir) throws Exception {
         Map<String, String> before = TableState.of(DB.dsl(), TABLES);
         migrate("things_4");
         Map<String, String> afterMigration = TableState.of(DB.dsl(), TABLES);
@@ -130,7 +130,7 @@ class MigrationArchiveIT {
         archive.importFrom(file);
 
         assertThat(log(rollbackId)).isEqualTo(logBefore);
-        // undone, it puts the migration back as it found it; put back in force, as it left it
+        // undone, it puts the migration's changes back in force; put back in force, it undoes them again
         reverser.rollback(rollbackId);
         assertThat(TableState.of(DB.dsl(), TABLES)).isEqualTo(afterMigration);
         assertThat(status("things_4")).isEqualTo("active");
