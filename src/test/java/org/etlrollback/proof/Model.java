@@ -318,13 +318,20 @@ final class Model {
             Event last = changes.get(changes.size() - 1);
             Row now = state.get(first.table()).get(first.key());
             String st;
-            // back in the before-state, and taken over from what the migration left by no migration outside its
-            // family: that migration's rollback would bring the change back
-            if (Objects.equals(now, first.before()) && events.stream().noneMatch(e -> e.seq() > last.seq()
+            // back in the before-state, and taken over from what the migration left by a migration outside its
+            // family whose rollback would bring the change back: the last logged change to it is outside the
+            // family, and no untagged write changed the row since
+            boolean takenOver = events.stream().anyMatch(e -> e.seq() > last.seq()
                     && e.table() == first.table() && e.key().equals(first.key()) && e.migration() != null
                     && !family.contains(e.migration())
                     && (last.after() != null ? last.after().equals(e.before())
-                            : e.before() == null && e.after() != null))) {
+                            : e.before() == null && e.after() != null));
+            Event lastLogged = events.stream().filter(e -> e.seq() > last.seq() && e.table() == first.table()
+                    && e.key().equals(first.key()) && e.migration() != null)
+                    .reduce((a, b) -> b).orElse(null);
+            boolean held = takenOver && lastLogged != null && !family.contains(lastLogged.migration())
+                    && Objects.equals(lastLogged.after(), now);
+            if (Objects.equals(now, first.before()) && !held) {
                 st = "done";
             } else if (Objects.equals(now, last.after())) {
                 st = "ok";

@@ -299,6 +299,30 @@ class ReverserIT {
     }
 
     @Test
+    void rowAWriteWithNoMigrationIdPutBackAfterALaterMigrationIsDone() throws SQLException {
+        Map<String, String> before = state();
+        DB.executeTagged("m1", """
+                update shop.customers set name = 'm1' where id = 1;
+                insert into shop.customers values (300, 'm1', null, 0, null);
+                """);
+        DB.executeTagged("m2", """
+                update shop.customers set name = 'm2' where id = 1;
+                update shop.customers set name = 'm2' where id = 300;
+                """);
+        // by hand, with no migration id: m2's rollback would now find its rows changed since, not restore m1's
+        DB.execute("""
+                update shop.customers set name = 'c1' where id = 1;
+                delete from shop.customers where id = 300;
+                """);
+
+        RollbackResult result = reverser.rollback("m1", RollbackOptions.defaults().withVerify(true));
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(result.conflictCount()).isZero();
+        assertThat(state()).isEqualTo(before);
+    }
+
+    @Test
     void keyALaterMigrationMovedBackIsAConflict() throws SQLException {
         Map<String, String> before = state();
         DB.executeTagged("m1", "update shop.orders set id = 100 where id = 1");

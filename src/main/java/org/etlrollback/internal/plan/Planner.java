@@ -188,7 +188,7 @@ public final class Planner {
      * rolling that migration back would bring the migration's change back, with the migration marked rolled back.
      * Such a row is a conflict like any later change, or ok where the migration left it as it found it. A row a later
      * change put back some other way (from a state that migration found, not this one's), or an untagged write that
-     * leaves no trace, stays done. Returns whether it found any.
+     * leaves no trace, stays done (see {@link #heldByTheLastChange}). Returns whether it found any.
      */
     private boolean laterChangesAreConflicts(TableSql sql, List<Integer> family) {
         Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
@@ -211,7 +211,7 @@ public final class Planner {
         int fromWhatItLeft = dsl.update(sql.plan("p"))
                 .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue()
                         .and(condition("cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)",
-                                row(found), row(left))), inline("ok")).otherwise(inline("conflict")))
+                                row(found), row(left))), inline("ok")).otherwise(inline("taken")))
                 .from(sql.log("x"), sql.log("y"), STATEMENT)
                 .where(done).and(field(name("p", "has_after"), Boolean.class).isTrue())
                 .and(field(name("x", "stmt"), Long.class).eq(lastStmt)).and(sql.imageKeysMatch("x", "n", "p", "b"))
@@ -222,7 +222,7 @@ public final class Planner {
         // a later insert of a row the migration deleted last, or an update that moved another row's key into it
         int intoWhatItDeleted = dsl.update(sql.plan("p"))
                 .set(field(name("state"), String.class), when(field(name("p", "had_before"), Boolean.class).isTrue(),
-                        inline("conflict")).otherwise(inline("ok")))
+                        inline("taken")).otherwise(inline("ok")))
                 .from(sql.log("y"), STATEMENT)
                 .where(done).and(field(name("p", "has_after"), Boolean.class).isFalse())
                 .and(sql.imageKeysMatch("y", "n", "p", "b"))
@@ -230,8 +230,51 @@ public final class Planner {
                         .or(sql.imageKeysMatch("y", "o", "y", "n").not()))
                 .and(later)
                 .execute();
+        if (fromWhatItLeft + intoWhatItDeleted > 0) {
+            heldByTheLastChange(sql, family);
+        }
         dsl.execute("set local enable_nestloop = " + ("on".equals(nestLoop) ? "on" : "off"));
         return fromWhatItLeft + intoWhatItDeleted > 0;
+    }
+
+    /**
+     * Of the rows taken over from the state the migration left them in, a conflict each that the last logged change
+     * to it, by a migration outside the family, left as it is now: rolling that one back would bring the migration's
+     * change back. Where the last change is the family's, or a write with no migration id came after it (the row is
+     * not as it left it), the row is done: a rollback of the later migration would find its row changed since.
+     */
+    private void heldByTheLastChange(TableSql sql, List<Integer> family) {
+        Condition taken = field(name("q", "state")).eq(inline("taken"));
+        Long earliest = dsl.select(min(field(name("q", "last_stmt"), Long.class))).from(sql.plan("q")).where(taken)
+                .fetchSingle().value1();
+        Field<Long> stmt = field(name("w", "stmt"), Long.class);
+        Condition hadBefore = field(name("q", "had_before"), Boolean.class).isTrue();
+        List<Field<?>> leftOfIt = sql.columns().stream().<Field<?>>map(c -> TableSql.image("w", "n", c)).toList();
+        List<Field<?>> found = sql.columns().stream().<Field<?>>map(c -> TableSql.image("q", "b", c)).toList();
+        // what the change left of the key: its row, where its after-image has the key, else no row
+        Condition keepsKey = TableSql.image("w", "n", sql.keys().get(0)).isNotNull()
+                .and(sql.imageKeysMatch("w", "n", "q", "b"));
+        Field<Boolean> leftAsFound = when(keepsKey, field(hadBefore.and(condition(
+                "cast(row{0} as record) operator(pg_catalog.*=) cast(row{1} as record)", row(leftOfIt), row(found)))))
+                .otherwise(field(hadBefore.not()));
+        List<Select<?>> touches = new ArrayList<>();
+        for (String prefix : List.of("o", "n")) {
+            touches.add(select(field("{0}.ctid", Object.class, name("q")).as("pid"), stmt.as("stmt"),
+                    field(name("w", "seq"), Long.class).as("seq"), leftAsFound.as("left_as_found"),
+                    field(STATEMENT.MIG.in(family)).as("family"))
+                    .from(sql.plan("q"))
+                    .join(sql.log("w")).on(sql.imageKeysMatch("w", prefix, "q", "b"))
+                    .join(STATEMENT).on(STATEMENT.STMT.eq(stmt))
+                    .where(taken).and(stmt.gt(field(name("q", "last_stmt"), Long.class)))
+                    .and(stmt.gt(inline(earliest))));
+        }
+        dsl.execute("""
+                        update {0} as p
+                           set state = case when l.family or not l.left_as_found then 'done' else 'conflict' end
+                          from (select distinct on (pid) pid, left_as_found, family
+                                  from ({1} union all {2}) t order by pid, stmt desc, seq desc) l
+                         where p.ctid = l.pid""",
+                sql.planTable(), touches.get(0), touches.get(1));
     }
 
     /** The plan's rows by state and action, e.g. {@code ok:U}. */
