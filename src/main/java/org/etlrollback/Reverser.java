@@ -395,15 +395,18 @@ public final class Reverser {
 
             if (plan.hasConflicts() && policy == ConflictPolicy.CASCADE) {
                 inProgress.add(migration.mig());
+                // a plan lists its first conflicts only: where it left some out, the migrations behind those show in
+                // the plan made once the listed ones are rolled back
                 List<LoggedMigration> dependents = dependents(plan);
-                for (LoggedMigration dependent : dependents) {
-                    // one rolled back meanwhile, in the cascade of another, is not rolled back twice
-                    if (!handled.contains(dependent.migrationId())) {
-                        rollback(dependent, ConflictPolicy.CASCADE, false);
-                        cascaded.add(dependent.migrationId());
+                while (!dependents.isEmpty()) {
+                    boolean listedAll = plan.conflicts().size() >= plan.conflictCount();
+                    for (LoggedMigration dependent : dependents) {
+                        // one rolled back meanwhile, in the cascade of another, is not rolled back twice
+                        if (!handled.contains(dependent.migrationId())) {
+                            rollback(dependent, ConflictPolicy.CASCADE, false);
+                            cascaded.add(dependent.migrationId());
+                        }
                     }
-                }
-                if (!dependents.isEmpty()) {
                     if (top && options.sqlFile().isPresent()) {
                         throw new EtlRollbackException(ErrorCode.FAILED, "rollback of " + migration.migrationId()
                                 + " with --sql refused: the cascade rolls back " + String.join(", ", cascaded)
@@ -411,6 +414,7 @@ public final class Reverser {
                                 + " or roll back without a script. Nothing was changed.");
                     }
                     plan = plan(planner, migration, tables, fromSeq, uptoSeq);
+                    dependents = plan.hasConflicts() && !listedAll ? dependents(plan) : List.of();
                 }
             }
             boolean restoreConflicts = policy == ConflictPolicy.FORCE;
@@ -594,8 +598,8 @@ public final class Reverser {
 
         /**
          * The later migrations that changed the plan's conflicting rows, newest first. Those this run has already
-         * rolled back or logged are left out: undoing a rollback puts its migration back in force, and without that
-         * a cascade over rollbacks of rollbacks would roll them back and forth without end.
+         * rolled back, logged or tried are left out: undoing a rollback puts its migration back in force, and without
+         * that a cascade over rollbacks of rollbacks would roll them back and forth without end.
          */
         private List<LoggedMigration> dependents(RollbackPlan plan) {
             Set<String> ids = new LinkedHashSet<>();
@@ -603,7 +607,8 @@ public final class Reverser {
             List<LoggedMigration> dependents = new ArrayList<>();
             for (String id : ids) {
                 changeLog.migration(id)
-                        .filter(m -> !inProgress.contains(m.mig()) && !handled.contains(id) && !m.isRolledBack())
+                        .filter(m -> !inProgress.contains(m.mig()) && !handled.contains(id) && !cascaded.contains(id)
+                                && !m.isRolledBack())
                         .ifPresent(dependents::add);
             }
             dependents.sort(Comparator.comparingInt(LoggedMigration::mig).reversed());

@@ -271,6 +271,29 @@ class ReverserIT {
     }
 
     @Test
+    void cascadeRollsBackTheMigrationsBehindConflictsBeyondThoseListed() throws SQLException {
+        DB.execute("insert into shop.customers select g, 'c' || g, null, 0, null from generate_series(1001, "
+                + (1000 + RollbackResult.CONFLICTS_LISTED) + ") g");
+        Map<String, String> before = state();
+        // m1's first statement fills the listing of conflicts; the row of its second comes after them
+        DB.executeTagged("m1", """
+                update shop.customers set balance = 1 where id > 1000;
+                update shop.customers set balance = 1 where id = 1;
+                """);
+        DB.executeTagged("m2", "update shop.customers set balance = 2 where id > 1000");
+        DB.executeTagged("m3", "update shop.customers set balance = 3 where id = 1");
+
+        RollbackResult result = reverser.rollback("m1",
+                RollbackOptions.defaults().withOnConflict(ConflictPolicy.CASCADE).withVerify(true));
+
+        assertThat(result.outcome()).isEqualTo(RollbackResult.Outcome.ROLLED_BACK);
+        assertThat(result.cascaded()).containsExactlyInAnyOrder("m2", "m3");
+        assertThat(state()).isEqualTo(before);
+        assertThat(status("m2")).isEqualTo("rolled_back");
+        assertThat(status("m3")).isEqualTo("rolled_back");
+    }
+
+    @Test
     void rowALaterMigrationPutBackIsAConflictSinceRollingThatBackWouldUndoItAgain() throws SQLException {
         Map<String, String> before = state();
         DB.executeTagged("m1", """
