@@ -26,7 +26,8 @@ import org.etlrollback.proof.RandomSchema.Table;
  * last), compared with the row now: {@code done} (in its before-state, and taken over from the state the migration
  * left by no migration but its own rollbacks and theirs: its family), {@code ok} or {@code conflict}; conflicts are
  * attributed to the migrations outside that family that changed the key after the migration's last change to it,
- * else to an untagged write. The policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract.
+ * and to an untagged write where none did or the logged changes since do not follow on from one another. The
+ * policies, cascades, the {@code rollback:X} migrations and the statuses follow the contract.
  * A rollback whose result would break a unique or foreign key is predicted to fail and change nothing.
  */
 final class Model {
@@ -380,12 +381,30 @@ final class Model {
         return List.copyOf(later);
     }
 
+    /**
+     * Whether the log shows an untagged write to the key since the migration's last change to it: a logged change
+     * found the row otherwise than the change before it left it, or the last left it otherwise than it is now.
+     */
+    private boolean untaggedSince(KeyPlan k) {
+        Row left = k.after();
+        for (Event e : events) {
+            if (e.seq() > k.lastSeq() && e.table() == k.table() && e.key().equals(k.key()) && e.migration() != null) {
+                if (!Objects.equals(e.before(), left)) {
+                    return true;
+                }
+                left = e.after();
+            }
+        }
+        return !Objects.equals(left, k.now());
+    }
+
     private Set<ExpectedConflict> conflicts(String migrationId, List<KeyPlan> plan) {
         Set<ExpectedConflict> conflicts = new HashSet<>();
         for (KeyPlan k : plan) {
             if (k.state().equals("conflict")) {
                 List<String> later = laterMigrations(migrationId, k);
-                conflicts.add(new ExpectedConflict(k.table().qualified(), k.key(), later, later.isEmpty()));
+                conflicts.add(new ExpectedConflict(k.table().qualified(), k.key(), later,
+                        later.isEmpty() || untaggedSince(k)));
             }
         }
         return conflicts;

@@ -2,13 +2,16 @@ package org.etlrollback.rollback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
+import org.etlrollback.Conflict;
 import org.etlrollback.ConflictException;
 import org.etlrollback.ConflictPolicy;
 import org.etlrollback.ErrorCode;
@@ -268,6 +271,28 @@ class ReverserIT {
         assertThat(state()).isEqualTo(before);
         assertThat(status("m2")).isEqualTo("rolled_back");
         assertThat(status("m3")).isEqualTo("rolled_back");
+    }
+
+    @Test
+    void aConflictNamesAnUntaggedWriteBesideTheLaterMigrations() throws SQLException {
+        DB.executeTagged("m1", "update shop.customers set name = 'm1' where id in (1, 2, 3)");
+        DB.executeTagged("m2", "update shop.customers set name = 'm2' where id in (1, 2, 3)");
+        // by hand, with no migration id: on row 1 after m2, on row 2 between m1 and m2 (m3 finds it changed)
+        DB.execute("update shop.customers set balance = 0 where id in (1, 2)");
+        DB.executeTagged("m3", "update shop.customers set name = 'm3' where id = 2");
+
+        assertThatThrownBy(() -> reverser.rollback("m1"))
+                .isInstanceOfSatisfying(ConflictException.class, e -> assertThat(e.result().conflicts())
+                        .extracting(Conflict::key, Conflict::laterMigrations, Conflict::untagged)
+                        .containsExactly(
+                                tuple("{\"id\": 1}", List.of("m2"), true),
+                                tuple("{\"id\": 2}", List.of("m2", "m3"), true),
+                                tuple("{\"id\": 3}", List.of("m2"), false)));
+
+        // the cascade rolls m3 and m2 back, and then meets the untagged write
+        assertThatThrownBy(() -> reverser.rollback("m1", RollbackOptions.defaults()
+                .withOnConflict(ConflictPolicy.CASCADE))).isInstanceOf(ConflictException.class);
+        assertThat(status("m2")).isEqualTo("active");
     }
 
     @Test

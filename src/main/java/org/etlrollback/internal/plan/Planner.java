@@ -392,12 +392,78 @@ public final class Planner {
         laterChanges.sort(Comparator.comparing(Record3::value3));
         Map<String, Set<String>> later = new HashMap<>();
         laterChanges.forEach(r -> later.computeIfAbsent(r.value1(), k -> new LinkedHashSet<>()).add(r.value2()));
+        Set<String> untagged = untaggedSince(sql, keys.size(), after);
         List<Conflict> conflicts = new ArrayList<>();
         for (String key : keys.keySet()) {
             Set<String> by = later.getOrDefault(key, Set.of());
-            conflicts.add(new Conflict(sql.table().qualifiedName(), key, List.copyOf(by), by.isEmpty()));
+            conflicts.add(new Conflict(sql.table().qualifiedName(), key, List.copyOf(by),
+                    by.isEmpty() || untagged.contains(key)));
         }
         return conflicts;
+    }
+
+    /**
+     * Of the first {@code limit} conflicting rows, the keys an untagged write changed since the migration's last
+     * change to them, as the log shows it: along the logged statements that touched the key from that change on,
+     * one found the row otherwise than the one before left it, or the last left it otherwise than it is now.
+     */
+    private Set<String> untaggedSince(TableSql sql, int limit, long after) {
+        Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
+        Field<String> keyJson = keyJson(sql, "p", "b");
+        List<SelectFieldOrAsterisk> listed = new ArrayList<>(List.of(keyJson.as("key"), lastStmt.as("last_stmt")));
+        sql.keys().forEach(k -> listed.add(TableSql.image("p", "b", k).as("b" + k.position())));
+        Select<?> keys = select(listed).from(sql.plan("p"))
+                .where(field(name("p", "state")).eq(inline("conflict")))
+                .orderBy(lastStmt, keyJson)
+                .limit(inline(limit));
+        // per statement, the row it found under the key (its first before-image there) and what it left (its last
+        // after-image there); a statement with no such image found or left no row
+        List<Select<?>> sides = new ArrayList<>();
+        for (String prefix : List.of("o", "n")) {
+            Field<String> key = field(name("k", "key"), String.class);
+            Field<Long> stmt = field(name("l", "stmt"), Long.class);
+            Field<Long> seq = field(name("l", "seq"), Long.class);
+            List<SelectFieldOrAsterisk> fields = new ArrayList<>(List.of(key.as("key"), stmt.as("stmt"),
+                    rowNumber().over(partitionBy(key, stmt).orderBy(prefix.equals("o") ? seq.asc() : seq.desc()))
+                            .as("rn")));
+            sql.columns().forEach(c -> fields.add(TableSql.image("l", prefix, c).as(prefix + c.position())));
+            sides.add(select(fields).from(table(name("k"))).join(sql.log("l"))
+                    .on(sql.imageKeysMatch("l", prefix, "k", "b"))
+                    .where(stmt.ge(field(name("k", "last_stmt"), Long.class))).and(stmt.ge(inline(after))));
+        }
+        List<Field<?>> steps = new ArrayList<>();
+        List<Field<?>> foundNext = new ArrayList<>();
+        List<Field<?>> leftBefore = new ArrayList<>();
+        for (LoggedColumn c : sql.columns()) {
+            steps.add(TableSql.image("f", "o", c));
+            steps.add(TableSql.image("g", "n", c));
+            foundNext.add(TableSql.image("b", "o", c));
+            leftBefore.add(TableSql.image("a", "n", c));
+        }
+        Condition asLeft = field(name("z", "left_row"), Boolean.class).isTrue();
+        return new HashSet<>(dsl.resultQuery("""
+                        with k as ({0}),
+                             f as (select * from ({1}) x where rn = 1),
+                             g as (select * from ({2}) y where rn = 1),
+                             s as (select coalesce(f.key, g.key) as key, f.key is not null as found_row,
+                                          g.key is not null as left_row, {3},
+                                          row_number() over (partition by coalesce(f.key, g.key)
+                                                             order by coalesce(f.stmt, g.stmt)) as i
+                                     from f full join g on g.key = f.key and g.stmt = f.stmt)
+                        select a.key
+                          from s a join s b on b.key = a.key and b.i = a.i + 1
+                         where a.left_row <> b.found_row
+                            or (a.left_row and not cast(row{4} as record) operator(pg_catalog.*=) cast(row{5} as record))
+                        union
+                        select z.key
+                          from s z
+                          join k on k.key = z.key
+                          left join {6} as t on {7}
+                         where z.i = (select max(i) from s where s.key = z.key) and not ({8})""",
+                        keys, sides.get(0), sides.get(1), org.jooq.impl.DSL.list(steps), row(foundNext),
+                        row(leftBefore), sql.targetUnaliased(), sql.keyMatches("t", "k", "b"),
+                        sql.inState("t", asLeft, "z", "n"))
+                .fetch(0, String.class));
     }
 
     /** The key of a plan row as a JSON object text, e.g. {@code {"id": 20}}. */
