@@ -8,7 +8,9 @@ import java.util.List;
  * @param table            the schema-qualified table
  * @param key              the row's key as a JSON object, e.g. {@code {"id": 20}}
  * @param laterMigrations  the migrations that changed the row after it, oldest first
- * @param untagged         whether a change made with no migration id explains the row's current content
+ * @param untagged         whether a change made with no migration id changed the row afterwards too, as the log
+ *                         shows it: the row is not as the last logged change left it, or a logged change found it
+ *                         otherwise than the one before had left it
  */
 public record Conflict(String table, String key, List<String> laterMigrations, boolean untagged) {
     public Conflict {
