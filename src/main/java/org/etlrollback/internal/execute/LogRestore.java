@@ -128,7 +128,8 @@ public final class LogRestore {
         Field<?> greatest = ranged ? max(key.get(0)) : inline((Object) null);
         Table<?> statements = dsl.select(
                         count().filterWhere(before.not()).as("inserted"),
-                        count().filterWhere(before.and(after).and(unchanged.not())).as("updated"),
+                        // the updates, those left as found among them: one comparison of the images per row
+                        count().filterWhere(before.and(after)).as("updated"),
                         count().filterWhere(unchanged).as("unchanged"),
                         count().filterWhere(after.not()).as("deleted"),
                         // a key written back with other bytes is moved too: the restore writes no key
@@ -152,7 +153,7 @@ public final class LogRestore {
             LOG.debug("{}: an update moved a key; planning", sql.table().qualifiedName());
             return Optional.empty();
         }
-        if (counts.value2() + counts.value5() > 0 && sql.columns(c -> c.isWritable() && !c.isKey()).isEmpty()) {
+        if (counts.value2() > 0 && sql.columns(c -> c.isWritable() && !c.isKey()).isEmpty()) {
             // an update that moved no key wrote no column the restore could write back: nothing to compare by
             return Optional.empty();
         }
@@ -161,8 +162,8 @@ public final class LogRestore {
             LOG.debug("{}: a row was changed more than once; planning", sql.table().qualifiedName());
             return Optional.empty();
         }
-        return Optional.of(new TableChanges(sql, rows, counts.value1(), counts.value2(), counts.value3(),
-                counts.value5()));
+        return Optional.of(new TableChanges(sql, rows, counts.value1(), counts.value2() - counts.value5(),
+                counts.value3(), counts.value5()));
     }
 
     private static Field<Long> total(String count) {
