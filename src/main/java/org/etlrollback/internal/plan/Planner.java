@@ -6,6 +6,7 @@ import static org.jooq.impl.DSL.condition;
 import static org.jooq.impl.DSL.count;
 import static org.jooq.impl.DSL.field;
 import static org.jooq.impl.DSL.lastValue;
+import static org.jooq.impl.DSL.list;
 import static org.jooq.impl.DSL.min;
 import static org.jooq.impl.DSL.partitionBy;
 import static org.jooq.impl.DSL.row;
@@ -448,7 +449,8 @@ public final class Planner {
                              s as (select coalesce(f.key, g.key) as key, f.key is not null as found_row,
                                           g.key is not null as left_row, {3},
                                           row_number() over (partition by coalesce(f.key, g.key)
-                                                             order by coalesce(f.stmt, g.stmt)) as i
+                                                             order by coalesce(f.stmt, g.stmt)) as i,
+                                          count(*) over (partition by coalesce(f.key, g.key)) as n
                                      from f full join g on g.key = f.key and g.stmt = f.stmt)
                         select a.key
                           from s a join s b on b.key = a.key and b.i = a.i + 1
@@ -459,8 +461,8 @@ public final class Planner {
                           from s z
                           join k on k.key = z.key
                           left join {6} as t on {7}
-                         where z.i = (select max(i) from s where s.key = z.key) and not ({8})""",
-                        keys, sides.get(0), sides.get(1), org.jooq.impl.DSL.list(steps), row(foundNext),
+                         where z.i = z.n and not ({8})""",
+                        keys, sides.get(0), sides.get(1), list(steps), row(foundNext),
                         row(leftBefore), sql.targetUnaliased(), sql.keyMatches("t", "k", "b"),
                         sql.inState("t", asLeft, "z", "n"))
                 .fetch(0, String.class));
@@ -473,7 +475,7 @@ public final class Planner {
             args.add(inline(k.name()));
             args.add(TableSql.image(alias, prefix, k));
         }
-        return field("jsonb_build_object({0})::text", String.class, org.jooq.impl.DSL.list(args));
+        return field("jsonb_build_object({0})::text", String.class, list(args));
     }
 
     /**
