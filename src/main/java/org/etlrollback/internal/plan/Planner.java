@@ -364,13 +364,15 @@ public final class Planner {
         Table<?> plan = sql.plan("p");
         Field<String> keyJson = keyJson(sql, "p", "b");
         Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
-        Map<String, Long> keys = new LinkedHashMap<>();
-        dsl.select(keyJson, lastStmt).from(plan)
+        // the conflicts listed: key, the migration's last change to it, and the key's columns
+        List<SelectFieldOrAsterisk> columns = new ArrayList<>(List.of(keyJson.as("key"), lastStmt.as("last_stmt")));
+        sql.keys().forEach(k -> columns.add(TableSql.image("p", "b", k).as("b" + k.position())));
+        Select<?> listed = select(columns).from(plan)
                 .where(field(name("p", "state")).eq(inline("conflict")))
                 .orderBy(lastStmt, keyJson)
-                .limit(limit)
-                .fetch()
-                .forEach(r -> keys.put(r.value1(), r.value2()));
+                .limit(inline(limit));
+        Map<String, Long> keys = new LinkedHashMap<>();
+        dsl.fetch(listed).forEach(r -> keys.put(r.get("key", String.class), r.get("last_stmt", Long.class)));
 
         // a later change reaches the key through its before-image (update, delete) or its after-image (insert,
         // update): both sides are searched, and the migrations are then put in the order of their changes
@@ -393,7 +395,7 @@ public final class Planner {
         laterChanges.sort(Comparator.comparing(Record3::value3));
         Map<String, Set<String>> later = new HashMap<>();
         laterChanges.forEach(r -> later.computeIfAbsent(r.value1(), k -> new LinkedHashSet<>()).add(r.value2()));
-        Set<String> untagged = untaggedSince(sql, keys.size(), after);
+        Set<String> untagged = untaggedSince(sql, listed, after);
         List<Conflict> conflicts = new ArrayList<>();
         for (String key : keys.keySet()) {
             Set<String> by = later.getOrDefault(key, Set.of());
@@ -404,19 +406,11 @@ public final class Planner {
     }
 
     /**
-     * Of the first {@code limit} conflicting rows, the keys an untagged write changed since the migration's last
-     * change to them, as the log shows it: along the logged statements that touched the key from that change on,
-     * one found the row otherwise than the one before left it, or the last left it otherwise than it is now.
+     * Of the conflicting rows listed, the keys an untagged write changed since the migration's last change to them,
+     * as the log shows it: along the logged statements that touched the key from that change on, one found the row
+     * otherwise than the one before left it, or the last left it otherwise than it is now.
      */
-    private Set<String> untaggedSince(TableSql sql, int limit, long after) {
-        Field<Long> lastStmt = field(name("p", "last_stmt"), Long.class);
-        Field<String> keyJson = keyJson(sql, "p", "b");
-        List<SelectFieldOrAsterisk> listed = new ArrayList<>(List.of(keyJson.as("key"), lastStmt.as("last_stmt")));
-        sql.keys().forEach(k -> listed.add(TableSql.image("p", "b", k).as("b" + k.position())));
-        Select<?> keys = select(listed).from(sql.plan("p"))
-                .where(field(name("p", "state")).eq(inline("conflict")))
-                .orderBy(lastStmt, keyJson)
-                .limit(inline(limit));
+    private Set<String> untaggedSince(TableSql sql, Select<?> listed, long after) {
         // per statement, the row it found under the key (its first before-image there) and what it left (its last
         // after-image there); a statement with no such image found or left no row
         List<Select<?>> sides = new ArrayList<>();
@@ -462,7 +456,7 @@ public final class Planner {
                           join k on k.key = z.key
                           left join {6} as t on {7}
                          where z.i = z.n and not ({8})""",
-                        keys, sides.get(0), sides.get(1), list(steps), row(foundNext),
+                        listed, sides.get(0), sides.get(1), list(steps), row(foundNext),
                         row(leftBefore), sql.targetUnaliased(), sql.keyMatches("t", "k", "b"),
                         sql.inState("t", asLeft, "z", "n"))
                 .fetch(0, String.class));
